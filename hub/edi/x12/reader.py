@@ -1,0 +1,993 @@
+"""Streaming X12 reader.
+
+Reads a path, ``bytes`` or a binary stream in chunks and yields, in file
+order:
+
+* :class:`Interchange` when an ISA has been read (``iea`` still ``None``),
+* :class:`FunctionalGroup` when a GS has been read,
+* :class:`Transaction` when a transaction set is complete (SE read, or the
+  set was cut short by another envelope segment or the end of the file),
+* :class:`GroupEnd` / :class:`InterchangeEnd` when a group or interchange is
+  closed (by GE / IEA, or implicitly, with a finding).
+
+Delimiters are read from every ISA.  Problems never raise: they become
+:class:`~hub.edi.core.Finding` objects, attached to the innermost object they
+concern and collected in :attr:`X12Reader.findings`.  Memory is bounded by
+one chunk plus one transaction set.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from hub.edi.core import ENVELOPE, ERROR, SYNTAX, WARNING, Delimiters, Finding, Segment
+from hub.edi.x12.model import Document, FunctionalGroup, Interchange, Transaction
+
+CHUNK_SIZE = 1 << 20
+MAX_SEGMENT_LENGTH = 1 << 24  # 16 MiB without a terminator: the terminator is wrong
+MAX_TRANSACTION_SEGMENTS = 2_000_000
+MAX_FINDINGS = 10_000
+
+ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
+
+# Offsets of the element separators in a correctly padded ISA (ISA is 106 chars).
+ISA_SEPARATOR_OFFSETS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
+ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
+ISA_LENGTH = 106
+
+EBCDIC_ISA = (b"\xc9\xe2\xc1",)  # "ISA" in cp037 and cp500
+UTF8_BOM = b"\xef\xbb\xbf"
+LINE_BREAKS = "\r\n"
+
+_SEPARATOR_DATES = re.compile(r"\d{6}")
+
+
+@dataclass(slots=True)
+class GroupEnd:
+    group: FunctionalGroup
+
+
+@dataclass(slots=True)
+class InterchangeEnd:
+    interchange: Interchange
+
+
+Source = str | bytes | bytearray | memoryview | os.PathLike | BinaryIO
+
+
+def _open(source: Source) -> tuple[BinaryIO, bool, str]:
+    """A binary stream for ``source``, whether we opened it, and a display name."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return io.BytesIO(bytes(source)), True, "<bytes>"
+    if isinstance(source, (str, os.PathLike)):
+        return open(source, "rb"), True, os.fspath(source)  # noqa: SIM115 - closed by the reader
+    return source, False, getattr(source, "name", "<stream>")
+
+
+def _is_delimiter_char(ch: str) -> bool:
+    return not ch.isalnum() and ch != " "
+
+
+class X12Reader:
+    """Iterate over the envelopes and transaction sets of an X12 source.
+
+    ``encoding`` forces a character set; by default it is ``latin-1`` (every
+    byte maps to one character, so writing back gives the same bytes),
+    ``utf-8`` when the file starts with a UTF-8 byte order mark, and ``cp037``
+    when the first interchange is EBCDIC-encoded.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        encoding: str | None = None,
+        ebcdic_codec: str = "cp037",
+        chunk_size: int = CHUNK_SIZE,
+        max_segment_length: int = MAX_SEGMENT_LENGTH,
+        max_transaction_segments: int = MAX_TRANSACTION_SEGMENTS,
+        max_findings: int = MAX_FINDINGS,
+    ) -> None:
+        self._source = source
+        self.encoding = encoding
+        self.ebcdic_codec = ebcdic_codec
+        self.chunk_size = chunk_size
+        self.max_segment_length = max_segment_length
+        self.max_transaction_segments = max_transaction_segments
+        self.max_findings = max_findings
+        self.name = "<stream>"
+        self.findings: list[Finding] = []
+        self.interchanges: list[Interchange] = []
+        self.not_x12 = False
+        self.leading = ""  # BOM / whitespace before the first ISA, as text
+        self.bytes_read = 0
+        self._dropped_findings = 0
+        self._started = False
+        # state
+        self._ic: Interchange | None = None
+        self._group: FunctionalGroup | None = None
+        self._tx: list[Segment] | None = None
+        self._tx_dropped = 0
+        self._elem = "*"
+        self._term = "~"
+        self._isa_numbers: set[str] = set()
+        self._gs_numbers: set[str] = set()
+        self._st_numbers: set[str] = set()
+        self._group_tx_count = 0
+        self._garbage = 0  # non-space characters seen outside interchanges, not yet reported
+        self._garbage_sample = ""
+
+    # ------------------------------------------------------------------ input
+
+    def _chunks(self) -> Iterator[str]:
+        stream, owned, self.name = _open(self._source)
+        try:
+            first = stream.read(self.chunk_size)
+            self.bytes_read += len(first)
+            encoding = self.encoding
+            if first.startswith(UTF8_BOM):
+                encoding = encoding or "utf-8"
+            elif encoding is None:
+                stripped = first.lstrip(b" \t\r\n\x00\x40\x25\x05\x0d\x15")
+                encoding = self.ebcdic_codec if stripped.startswith(EBCDIC_ISA) else "latin-1"
+            self.encoding = encoding
+            errors = "surrogateescape" if codecs.lookup(encoding).name in ("utf-8",) else "strict"
+            decoder = codecs.getincrementaldecoder(encoding)(errors=errors)
+            data = first
+            while data:
+                text = decoder.decode(data)
+                if text:
+                    yield text
+                data = stream.read(self.chunk_size)
+                self.bytes_read += len(data)
+            tail = decoder.decode(b"", final=True)
+            if tail:
+                yield tail
+        finally:
+            if owned:
+                stream.close()
+
+    # --------------------------------------------------------------- findings
+
+    def _add(
+        self,
+        code: str,
+        message: str,
+        *,
+        severity: str = ERROR,
+        layer: str = ENVELOPE,
+        target: object | None = None,
+        **pos,
+    ) -> Finding:
+        ic = self._ic
+        if "interchange" not in pos and ic is not None:
+            pos["interchange"] = ic.index
+        finding = Finding(code=code, severity=severity, layer=layer, message=message, **pos)
+        if len(self.findings) < self.max_findings:
+            self.findings.append(finding)
+        else:
+            self._dropped_findings += 1
+        if target is not None:
+            target.findings.append(finding)  # type: ignore[attr-defined]
+        return finding
+
+    # ----------------------------------------------------------------- events
+
+    def __iter__(self) -> Iterator[Interchange | FunctionalGroup | Transaction | GroupEnd | InterchangeEnd]:
+        return self.events()
+
+    def events(self) -> Iterator[Interchange | FunctionalGroup | Transaction | GroupEnd | InterchangeEnd]:
+        if self._started:
+            raise RuntimeError("an X12Reader can be iterated only once")
+        self._started = True
+        buf = ""
+        in_interchange = False
+        iea_re: re.Pattern[str] | None = None
+        clean: tuple[str, ...] = ()
+        indent_re: re.Pattern[str] | None = None
+        term = "~"
+        eof = False
+        chunks = self._chunks()
+        try:
+            while not eof:
+                try:
+                    buf += next(chunks)
+                except StopIteration:
+                    eof = True
+                while True:
+                    if not in_interchange:
+                        got = self._seek_isa(buf, eof)
+                        if got is None:  # need more text
+                            buf = self._keep_tail(buf)
+                            break
+                        consumed, isa = got
+                        if isa is None:  # the text at the head was not an ISA; skip past it
+                            buf = buf[consumed:]
+                            continue
+                        buf = buf[consumed:]
+                        ic = self._ic
+                        assert ic is not None
+                        yield ic
+                        d = ic.delimiters
+                        term = d.segment
+                        self._term = term
+                        self._elem = d.element
+                        used = set(d.service_characters())
+                        clean = tuple(c for c in LINE_BREAKS if c not in used)
+                        iea_re = re.compile(
+                            r"(?:\A|" + re.escape(term) + r")[\r\n\t ]*IEA" + re.escape(d.element)
+                        )
+                        indent_re = None
+                        if "\t" not in used and " " not in used:
+                            indent_re = re.compile(r"(\A|" + re.escape(term) + r")[ \t]+")
+                        in_interchange = True
+                    # inside an interchange: find where it ends, if it ends in this buffer
+                    assert iea_re is not None
+                    m = iea_re.search(buf)
+                    if m is not None:
+                        end = buf.find(term, m.end())
+                        if end == -1 and not eof:
+                            region, buf = buf[: m.start()], buf[m.start() :]
+                            yield from self._region(region, clean, indent_re)
+                            if len(buf) > self.max_segment_length:
+                                buf = self._overlong(buf)
+                            break
+                        stop = len(buf) if end == -1 else end + len(term)
+                        region, buf = buf[:stop], buf[stop:]
+                        rest = yield from self._region(region, clean, indent_re)
+                        if rest is not None:  # an ISA inside the interchange: re-read from there
+                            buf = rest + buf
+                        in_interchange = self._ic is not None
+                        if in_interchange and eof and not buf:
+                            yield from self._close_interchange(eof=True)
+                            in_interchange = False
+                        continue
+                    if eof:
+                        region, buf = buf, ""
+                        rest = yield from self._region(region, clean, indent_re)
+                        if rest is not None:
+                            buf = rest
+                            in_interchange = self._ic is not None
+                            continue
+                        if self._ic is not None:
+                            yield from self._close_interchange(eof=True)
+                        in_interchange = False
+                        break
+                    cut = buf.rfind(term)
+                    if cut == -1:
+                        if len(buf) > self.max_segment_length:
+                            buf = self._overlong(buf)
+                        break
+                    region, buf = buf[: cut + len(term)], buf[cut + len(term) :]
+                    rest = yield from self._region(region, clean, indent_re)
+                    if rest is not None:
+                        buf = rest + buf
+                        in_interchange = self._ic is not None
+                        continue
+                    break
+            self._finish()
+        finally:
+            chunks.close()
+
+    # ----------------------------------------------------------- seeking ISA
+
+    def _keep_tail(self, buf: str) -> str:
+        """While seeking an ISA, keep a short tail (an ISA may straddle chunks)."""
+        if len(buf) <= 4096:
+            return buf
+        head, tail = buf[:-200], buf[-200:]
+        self._note_garbage(head)
+        return tail
+
+    def _note_garbage(self, text: str) -> None:
+        stripped = text.replace("\ufeff", "").strip()
+        if not stripped:
+            if not self.interchanges and not self._garbage:
+                self.leading += text
+            return
+        if not self._garbage:
+            self._garbage_sample = stripped[:40]
+        self._garbage += len(stripped)
+
+    def _report_garbage(self) -> None:
+        if not self._garbage:
+            return
+        sample = self._garbage_sample.encode("unicode_escape").decode("ascii")
+        if self.interchanges:
+            self._add(
+                "DATA_AFTER_IEA",
+                f"{self._garbage} characters of data outside any interchange (after IEA), starting {sample!r}",
+                interchange=self.interchanges[-1].index,
+                ack_level="interchange", ack_code="022",
+            )
+        else:
+            self._add(
+                "DATA_BEFORE_ISA",
+                f"{self._garbage} characters of data before the first ISA, starting {sample!r}",
+                interchange=None,
+            )
+        self._garbage = 0
+        self._garbage_sample = ""
+
+    def _seek_isa(self, buf: str, eof: bool) -> tuple[int, Interchange | None] | None:
+        """Find and read the next ISA in ``buf``.
+
+        Returns ``None`` when more text is needed, ``(n, None)`` when the first
+        ``n`` characters are to be skipped, ``(n, interchange)`` when an ISA of
+        ``n`` characters (terminator and its line break included) was read.
+        """
+        if not buf:
+            return None
+        pos = buf.find("ISA")
+        while pos != -1 and pos + 3 < len(buf) and not _is_delimiter_char(buf[pos + 3]):
+            pos = buf.find("ISA", pos + 1)
+        if pos == -1 or pos + 3 >= len(buf):
+            if not eof:
+                return None
+            self._note_garbage(buf)
+            self._report_garbage()
+            return len(buf), None
+        if pos:
+            self._note_garbage(buf[:pos])
+            self._report_garbage()
+            return pos, None
+        parsed = self._parse_isa(buf, eof)
+        if parsed is None:
+            if not eof:
+                return None
+            self._add(
+                "ISA_TRUNCATED",
+                "the file ends inside the ISA segment",
+                interchange=len(self.interchanges),
+                segment=1,
+                segment_id="ISA",
+                ack_level="interchange",
+                ack_code="023",
+            )
+            return len(buf), None
+        return parsed
+
+    def _parse_isa(self, buf: str, eof: bool) -> tuple[int, Interchange] | None:
+        elem = buf[3]
+        breaks = "" if elem in LINE_BREAKS else LINE_BREAKS
+        # Walk the ISA, skipping line breaks (80-column wrapping), until ISA16.
+        chars: list[str] = []
+        seps = 0
+        i = 0
+        n = len(buf)
+        limit = 400  # an ISA padded even very wrongly is far shorter
+        while i < n and i < limit:
+            ch = buf[i]
+            i += 1
+            if ch in breaks:
+                continue
+            chars.append(ch)
+            if ch == elem:
+                seps += 1
+                if seps == 16:
+                    break
+        if seps < 16:
+            if i >= limit or (eof and i >= n):
+                return self._bad_isa(buf, i, "the ISA segment does not have 16 elements")
+            return None
+        # ISA16 is the next character, then the terminator (line breaks skipped
+        # only while they cannot be the terminator itself).
+        if i >= n:
+            return None
+        isa16 = buf[i]
+        i += 1
+        if i >= n:
+            if not eof:
+                return None
+            return self._bad_isa(buf, i, "the file ends before the ISA segment terminator")
+        term = buf[i]
+        i += 1
+        body = "".join(chars)
+        fields = body.split(elem)[1:17]
+        fields[15] = isa16
+        # the terminator is followed by an optional CR/LF that is not data
+        suffix = ""
+        if term not in LINE_BREAKS:
+            while i < n and buf[i] in LINE_BREAKS and len(suffix) < 2:
+                suffix += buf[i]
+                i += 1
+        elif term == "\r" and i < n and buf[i] == "\n":
+            suffix = "\n"
+            i += 1
+        if i >= n and not eof:
+            return None  # keep reading: the suffix may continue in the next chunk
+        return i, self._start_interchange(fields, elem, isa16, term, suffix, body + isa16)
+
+    def _bad_isa(self, buf: str, consumed: int, why: str) -> tuple[int, None]:
+        self._add(
+            "ISA_INVALID",
+            f"{why}; skipping to the next ISA",
+            interchange=len(self.interchanges),
+            segment=1,
+            segment_id="ISA",
+            ack_level="interchange", ack_code="022",
+        )
+        return max(consumed, 3), None
+
+    def _start_interchange(
+        self, fields: list[str], elem: str, comp: str, term: str, suffix: str, raw: str
+    ) -> Interchange:
+        index = len(self.interchanges)
+        version = fields[11]
+        rep: str | None = None
+        rep_warning = None
+        if version[:5].isdigit() and version[:5] >= "00402":
+            candidate = fields[10]
+            if len(candidate) == 1 and _is_delimiter_char(candidate):
+                rep = candidate
+            else:
+                rep_warning = candidate
+        delims = Delimiters(element=elem, component=comp, segment=term, repetition=rep, segment_suffix=suffix)
+        isa = Segment(["ISA", *fields])
+        ic = Interchange(index=index, isa=isa, delimiters=delims, encoding=self.encoding or "latin-1")
+        ic.segment_count = 1
+        self._ic = ic
+        self.interchanges.append(ic)
+        self._group = None
+        self._tx = None
+        self._gs_numbers = set()
+        pos = {"interchange": index, "segment": 1, "segment_id": "ISA"}
+        # fixed width
+        if len(raw) != ISA_LENGTH - 1 or any(raw[o] != elem for o in ISA_SEPARATOR_OFFSETS):
+            bad = [
+                f"ISA{n:02d}"
+                for n, (value, width) in enumerate(zip(fields, ISA_WIDTHS, strict=True), start=1)
+                if len(value) != width
+            ]
+            self._add(
+                "ISA_WIDTH",
+                f"the ISA segment is {len(raw) + 1} characters, not the fixed 106"
+                + (f" ({', '.join(bad)} not padded to its fixed width)" if bad else ""),
+                severity=WARNING,
+                target=ic,
+                **pos,
+            )
+        odd = [f"ISA{n:02d}" for n, value in enumerate(fields, start=1) if not value.isascii()]
+        if odd:
+            self._add(
+                "ISA_NON_ASCII",
+                f"{', '.join(odd)} contain non-ASCII characters (padding must be spaces)",
+                severity=WARNING,
+                target=ic,
+                **pos,
+            )
+        if rep_warning is not None:
+            self._add(
+                "ISA11_NOT_SEPARATOR",
+                f"ISA12 version {version} takes a repetition separator in ISA11, found {rep_warning!r}; "
+                "reading without one",
+                severity=WARNING,
+                target=ic,
+                element=11,
+                **pos,
+            )
+        # delimiters must differ from each other and from data characters
+        service = [("element separator", elem, "026"), ("component separator", comp, "027"), ("segment terminator", term, "004")]
+        seen: dict[str, str] = {}
+        for label, ch, code in service:
+            if ch.isalnum() or ch == " ":
+                self._add(
+                    "DELIMITER_INVALID",
+                    f"the {label} {ch!r} is a data character",
+                    target=ic,
+                    ack_level="interchange", ack_code=code,
+                    **pos,
+                )
+            elif ch in seen:
+                self._add(
+                    "DELIMITER_CLASH",
+                    f"the {label} {ch!r} is also the {seen[ch]}",
+                    target=ic,
+                    ack_level="interchange", ack_code=code,
+                    **pos,
+                )
+            seen.setdefault(ch, label)
+        self._check_isa_values(ic)
+        control = fields[12].strip()
+        if control in self._isa_numbers:
+            self._add(
+                "DUPLICATE_ISA13",
+                f"interchange control number {control} (ISA13) is used twice in this file",
+                target=ic,
+                element=13,
+                bad_value=control,
+                ack_level="interchange", ack_code="025",
+                **pos,
+            )
+        self._isa_numbers.add(control)
+        return ic
+
+    def _check_isa_values(self, ic: Interchange) -> None:
+        isa = ic.isa
+        pos = {"interchange": ic.index, "segment": 1, "segment_id": "ISA"}
+        checks = [
+            (1, "00-07", lambda v: v in ("00", "01", "02", "03", "04", "05", "06", "07"), "010", "authorization information qualifier"),
+            (3, "{00,01}", lambda v: v in ("00", "01"), "012", "security information qualifier"),
+            (5, "a 2-character code", lambda v: len(v.strip()) == 2 and v.strip().isalnum(), "005", "sender ID qualifier"),
+            (6, "non-blank", lambda v: v.strip() != "", "006", "sender ID"),
+            (7, "a 2-character code", lambda v: len(v.strip()) == 2 and v.strip().isalnum(), "007", "receiver ID qualifier"),
+            (8, "non-blank", lambda v: v.strip() != "", "008", "receiver ID"),
+            (9, "YYMMDD", _valid_yymmdd, "014", "interchange date"),
+            (10, "HHMM", _valid_hhmm, "015", "interchange time"),
+            (12, "5 digits", lambda v: len(v) == 5 and v.isdigit(), "017", "interchange version"),
+            (13, "9 digits", lambda v: len(v.strip()) == 9 and v.strip().isdigit(), "018", "interchange control number"),
+            (14, "0 or 1", lambda v: v.strip() in ("0", "1"), "019", "acknowledgment requested"),
+            (15, "P, T or I", lambda v: v.strip() in ("P", "T", "I"), "020", "usage indicator"),
+        ]
+        version = isa.get(12)
+        if not (version.isdigit() and version >= "00402"):
+            checks.append((11, "U", lambda v: v == "U", "016", "interchange standards identifier"))
+        for n, expected, ok, ta1, label in checks:
+            value = isa.get(n)
+            if not ok(value):
+                self._add(
+                    "ISA_VALUE",
+                    f"ISA{n:02d} {label} {value!r} is invalid (expected {expected})",
+                    target=ic,
+                    element=n,
+                    bad_value=value,
+                    ack_level="interchange",
+                    ack_code=ta1,
+                    **pos,
+                )
+
+    # --------------------------------------------------------------- segments
+
+    def _overlong(self, buf: str) -> str:
+        self._add(
+            "SEGMENT_TOO_LONG",
+            f"{len(buf)} characters without a segment terminator {self._term!r}; "
+            "the terminator is wrong or the file is not X12; data skipped",
+            layer=SYNTAX,
+            ack_level="interchange", ack_code="023",
+        )
+        ic = self._ic
+        if ic is not None and self._tx is not None:
+            self._tx_dropped += 1
+        return ""
+
+    def _region(self, text, clean, indent_re):
+        """Process complete segments in ``text``.
+
+        A generator whose return value is ``None``, or the unread text from an
+        ISA met inside an interchange (missing IEA), to be read again in
+        seek mode.
+        """
+        for ch in clean:
+            if ch in text:
+                text = text.replace(ch, "")
+        if indent_re is not None and ("\t" in text or " " in text[:1] or (self._term + " ") in text):
+            text = indent_re.sub(r"\1", text)
+        term = self._term
+        parts = text.split(term)
+        if parts and parts[-1] == "":
+            parts.pop()
+        elem = self._elem
+        tx = self._tx
+        S = Segment
+        env = ENVELOPE_TAGS
+        for i, raw in enumerate(parts):
+            if not raw:
+                continue
+            seg = S(raw.split(elem))
+            tag = seg[0]
+            if tag in env:
+                if tag == "ISA":
+                    self._tx = tx
+                    rest = term.join(parts[i:]) + term
+                    yield from self._missing_iea()
+                    return rest
+                self._tx = tx
+                yield from self._envelope(seg)
+                tx = self._tx
+                if self._ic is None:  # IEA read: anything after it is outside
+                    leftover = term.join(p for p in parts[i + 1 :])
+                    if leftover.strip():
+                        self._note_garbage(leftover)
+                    return None
+            elif tx is not None:
+                tx.append(seg)
+            else:
+                self._stray(seg)
+        self._tx = tx
+        if tx is not None and len(tx) > self.max_transaction_segments:
+            keep = self.max_transaction_segments
+            self._tx_dropped += len(tx) - keep
+            del tx[keep:]
+        return None
+
+    def _stray(self, seg: Segment) -> None:
+        ic = self._ic
+        assert ic is not None
+        ic.segment_count += 1
+        where = "functional group" if self._group is not None else "interchange"
+        self._add(
+            "SEGMENT_OUTSIDE_TRANSACTION",
+            f"segment {seg[0][:10]!r} is not inside a transaction set (ST..SE); it is in the {where} envelope",
+            layer=SYNTAX,
+            target=self._group or ic,
+            group=self._group.index if self._group is not None else None,
+            segment=ic.segment_count,
+            segment_id=seg[0][:10],
+        )
+
+    def _envelope(self, seg: Segment):
+        tag = seg[0]
+        ic = self._ic
+        assert ic is not None
+        if tag == "ST":
+            yield from self._start_transaction(seg)
+        elif tag == "SE":
+            if self._tx is None:
+                ic.segment_count += 1
+                self._add(
+                    "SE_WITHOUT_ST",
+                    "SE without a matching ST",
+                    layer=ENVELOPE,
+                    target=self._group or ic,
+                    group=self._group.index if self._group else None,
+                    segment=ic.segment_count,
+                    segment_id="SE",
+                )
+                return
+            self._tx.append(seg)
+            yield self._end_transaction(complete=True)
+        elif tag == "GS":
+            yield from self._start_group(seg)
+        elif tag == "GE":
+            if self._tx is not None:
+                yield self._end_transaction(complete=False)
+            ic.segment_count += 1
+            if self._group is None:
+                self._add(
+                    "GE_WITHOUT_GS",
+                    "GE without a matching GS",
+                    target=ic,
+                    segment=ic.segment_count,
+                    segment_id="GE",
+                )
+                return
+            yield self._end_group(seg)
+        elif tag == "IEA":
+            yield from self._end_interchange(seg)
+        elif tag == "TA1":
+            if self._tx is not None:
+                self._tx.append(seg)
+                return
+            ic.segment_count += 1
+            ic.ta1s.append(seg)
+            if self._group is not None:
+                self._add(
+                    "TA1_INSIDE_GROUP",
+                    "TA1 inside a functional group; it belongs between ISA and the first GS",
+                    layer=SYNTAX,
+                    target=self._group,
+                    group=self._group.index,
+                    segment=ic.segment_count,
+                    segment_id="TA1",
+                )
+
+    def _start_group(self, seg: Segment):
+        ic = self._ic
+        assert ic is not None
+        if self._tx is not None:
+            yield self._end_transaction(complete=False)
+        if self._group is not None:
+            yield self._end_group(None)
+        ic.segment_count += 1
+        group = FunctionalGroup(index=len(ic.groups), interchange=ic, gs=seg)
+        ic.groups.append(group)
+        self._group = group
+        self._st_numbers = set()
+        self._group_tx_count = 0
+        pos = {"group": group.index, "segment": ic.segment_count, "segment_id": "GS"}
+        if len(seg) < 9:
+            self._add(
+                "GS_INCOMPLETE",
+                f"GS has {len(seg) - 1} elements, 8 are required",
+                target=group,
+                ack_level="group", ack_code="6",
+                **pos,
+            )
+        control = seg.get(6)
+        if not (control.isdigit() and 1 <= len(control) <= 9):
+            self._add(
+                "GS06_INVALID",
+                f"group control number GS06 {control!r} must be 1-9 digits",
+                target=group,
+                element=6,
+                bad_value=control,
+                ack_level="group", ack_code="6",
+                **pos,
+            )
+        if control in self._gs_numbers:
+            self._add(
+                "DUPLICATE_GS06",
+                f"group control number {control} (GS06) is used twice in this interchange",
+                target=group,
+                element=6,
+                bad_value=control,
+                ack_level="group", ack_code="19",
+                **pos,
+            )
+        self._gs_numbers.add(control)
+        yield group
+
+    def _end_group(self, ge: Segment | None) -> GroupEnd:
+        group = self._group
+        assert group is not None
+        ic = group.interchange
+        group.ge = ge
+        self._group = None
+        if ge is None:
+            self._add(
+                "GE_MISSING",
+                f"functional group {group.control_number} (GS06) has no GE trailer",
+                target=group,
+                group=group.index,
+                segment_id="GE",
+                ack_level="group", ack_code="3",
+            )
+            return GroupEnd(group)
+        pos = {"group": group.index, "segment": ic.segment_count, "segment_id": "GE"}
+        if ge.get(2) != group.control_number:
+            self._add(
+                "GE02_MISMATCH",
+                f"GE02 {ge.get(2)!r} does not match GS06 {group.control_number!r}",
+                target=group,
+                element=2,
+                bad_value=ge.get(2),
+                ack_level="group", ack_code="4",
+                **pos,
+            )
+        count = ge.get(1)
+        if count != str(len(group.transactions)) and not (count.isdigit() and int(count) == len(group.transactions)):
+            self._add(
+                "GE01_COUNT",
+                f"GE01 says {count!r} transaction sets, the group has {len(group.transactions)}",
+                target=group,
+                element=1,
+                bad_value=count,
+                ack_level="group", ack_code="5",
+                **pos,
+            )
+        return GroupEnd(group)
+
+    def _start_transaction(self, seg: Segment):
+        if self._tx is not None:
+            yield self._end_transaction(complete=False)
+        self._tx = [seg]
+        self._tx_dropped = 0
+
+    def _end_transaction(self, complete: bool) -> Transaction:
+        ic = self._ic
+        assert ic is not None
+        segs = self._tx
+        assert segs is not None
+        self._tx = None
+        group = self._group
+        tx_index = len(group.transactions) if group is not None else 0
+        tx = Transaction(
+            index=tx_index,
+            interchange=ic,
+            group=group,
+            segments=segs,
+            complete=complete,
+            dropped_segments=self._tx_dropped,
+        )
+        ic.segment_count += tx.segment_count
+        pos = {"group": group.index if group else None, "transaction": tx_index}
+        st = segs[0]
+        control = st.get(2)
+        if group is None:
+            self._add(
+                "ST_OUTSIDE_GROUP",
+                f"transaction set {st.get(1)} {control} is not inside a functional group (GS..GE)",
+                target=tx,
+                segment=1,
+                segment_id="ST",
+                ack_level="transaction",
+                ack_code="18",
+                **pos,
+            )
+        else:
+            group.transactions.append(tx.summary())
+        if not (4 <= len(control) <= 9) or not control.strip():
+            self._add(
+                "ST02_INVALID",
+                f"transaction set control number ST02 {control!r} must be 4-9 characters",
+                target=tx,
+                segment=1,
+                segment_id="ST",
+                element=2,
+                bad_value=control,
+                ack_level="transaction",
+                ack_code="7",
+                **pos,
+            )
+        if group is not None:
+            if control in self._st_numbers:
+                self._add(
+                    "DUPLICATE_ST02",
+                    f"transaction set control number {control} (ST02) is used twice in this group",
+                    target=tx,
+                    segment=1,
+                    segment_id="ST",
+                    element=2,
+                    bad_value=control,
+                    ack_level="transaction",
+                    ack_code="23",
+                    **pos,
+                )
+            self._st_numbers.add(control)
+        if self._tx_dropped:
+            self._add(
+                "TRANSACTION_TOO_LARGE",
+                f"transaction set {control} has {tx.segment_count} segments; only the first "
+                f"{len(segs)} were kept",
+                severity=WARNING,
+                layer=SYNTAX,
+                target=tx,
+                **pos,
+            )
+        if not complete:
+            self._add(
+                "SE_MISSING",
+                f"transaction set {st.get(1)} {control} has no SE trailer",
+                target=tx,
+                segment_id="SE",
+                ack_level="transaction",
+                ack_code="2",
+                **pos,
+            )
+            return tx
+        se = segs[-1]
+        n = len(segs)
+        se_pos = {**pos, "segment": tx.segment_count, "segment_id": "SE"}
+        if se.get(2) != control:
+            self._add(
+                "SE02_MISMATCH",
+                f"SE02 {se.get(2)!r} does not match ST02 {control!r}",
+                target=tx,
+                element=2,
+                bad_value=se.get(2),
+                ack_level="transaction",
+                ack_code="3",
+                **se_pos,
+            )
+        count = se.get(1)
+        if not (count.isdigit() and int(count) == tx.segment_count):
+            self._add(
+                "SE01_COUNT",
+                f"SE01 says {count!r} segments, the transaction set has {tx.segment_count} (ST and SE included)",
+                target=tx,
+                element=1,
+                bad_value=count,
+                ack_level="transaction",
+                ack_code="4",
+                **se_pos,
+            )
+        del n
+        return tx
+
+    def _end_interchange(self, iea: Segment):
+        ic = self._ic
+        assert ic is not None
+        if self._tx is not None:
+            yield self._end_transaction(complete=False)
+        if self._group is not None:
+            yield self._end_group(None)
+        ic.segment_count += 1
+        ic.iea = iea
+        pos = {"segment": ic.segment_count, "segment_id": "IEA"}
+        if iea.get(2).strip() != ic.control_number:
+            self._add(
+                "IEA02_MISMATCH",
+                f"IEA02 {iea.get(2)!r} does not match ISA13 {ic.control_number!r}",
+                target=ic,
+                element=2,
+                bad_value=iea.get(2),
+                ack_level="interchange", ack_code="001",
+                **pos,
+            )
+        count = iea.get(1)
+        if not (count.isdigit() and int(count) == len(ic.groups)):
+            self._add(
+                "IEA01_COUNT",
+                f"IEA01 says {count!r} functional groups, the interchange has {len(ic.groups)}",
+                target=ic,
+                element=1,
+                bad_value=count,
+                ack_level="interchange", ack_code="021",
+                **pos,
+            )
+        self._ic = None
+        yield InterchangeEnd(ic)
+
+    def _missing_iea(self):
+        ic = self._ic
+        assert ic is not None
+        yield from self._close_interchange(eof=False)
+
+    def _close_interchange(self, eof: bool):
+        """Close the open interchange without an IEA."""
+        ic = self._ic
+        assert ic is not None
+        if self._tx is not None:
+            yield self._end_transaction(complete=False)
+        if self._group is not None:
+            yield self._end_group(None)
+        self._add(
+            "IEA_MISSING",
+            f"interchange {ic.control_number} (ISA13) has no IEA trailer"
+            + (" (the file ends first)" if eof else " (another ISA starts first)"),
+            target=ic,
+            segment_id="IEA",
+            ack_level="interchange", ack_code="023",
+        )
+        self._ic = None
+        yield InterchangeEnd(ic)
+
+    def _finish(self) -> None:
+        self._report_garbage()
+        if not self.interchanges:
+            self.not_x12 = True
+            already = any(f.code == "DATA_BEFORE_ISA" for f in self.findings)
+            message = (
+                "no ISA interchange header found: this is not an X12 interchange"
+                if self.bytes_read
+                else "the file is empty: no ISA interchange header"
+            )
+            if already:
+                message += " (see the data reported above)"
+            self._add("NOT_X12", message, interchange=None)
+        if self._dropped_findings:
+            self.findings.append(
+                Finding(
+                    code="FINDINGS_TRUNCATED",
+                    severity=WARNING,
+                    layer=ENVELOPE,
+                    message=f"{self._dropped_findings} further findings were not recorded",
+                )
+            )
+
+
+def _valid_yymmdd(value: str) -> bool:
+    if len(value) != 6 or not value.isdigit():
+        return False
+    month, day = int(value[2:4]), int(value[4:6])
+    return 1 <= month <= 12 and 1 <= day <= 31
+
+
+def _valid_hhmm(value: str) -> bool:
+    if len(value) != 4 or not value.isdigit():
+        return False
+    return int(value[:2]) <= 23 and int(value[2:]) <= 59
+
+
+def read_document(source: Source, **options) -> Document:
+    """Read a whole file into memory (for small files, tools and tests)."""
+    reader = X12Reader(source, **options)
+    transactions: list[Transaction] = []
+    for item in reader:
+        if isinstance(item, Transaction):
+            transactions.append(item)
+    return Document(
+        interchanges=reader.interchanges,
+        transactions=transactions,
+        findings=reader.findings,
+        encoding=reader.encoding or "latin-1",
+        not_x12=reader.not_x12,
+        leading=reader.leading,
+    )
