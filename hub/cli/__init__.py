@@ -1,0 +1,27 @@
+"""The ``edihub`` command line."""
+
+from __future__ import annotations
+
+import click
+
+from hub import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edihub")
+def main() -> None:
+    """edihub: a B2B/EDI file exchange hub (X12 and EDIFACT)."""
+
+
+def _register() -> None:
+    from hub.cli.x12 import x12
+
+    main.add_command(x12)
+    try:
+        from hub.cli.edifact import edifact
+    except ImportError:  # the EDIFACT engine is not installed in this build
+        return
+    main.add_command(edifact)
+
+
+_register()

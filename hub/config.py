@@ -1,0 +1,93 @@
+"""config.yaml: embedded defaults, the file, then environment overrides.
+
+Every key has a default here (the embedded defaults the README's first command
+runs on) and is documented in config.yaml.  Any key can be overridden from the
+environment as ``EDIHUB__SECTION__KEY`` (for example
+``EDIHUB__FOLDERS__INBOUND=/data/in``); values are parsed as YAML scalars, so
+``EDIHUB__X12__CHUNK_SIZE=65536`` is an integer.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENV_PREFIX = "EDIHUB__"
+CONFIG_ENV = "EDIHUB_CONFIG"
+
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "folders": {
+        "inbound": "inbound",
+        "outbound": "outbound",
+        "archive": "var/archive",
+    },
+    "x12": {
+        "chunk_size": 1 << 20,
+        "max_segment_length": 1 << 24,
+        "max_transaction_segments": 2_000_000,
+        "ebcdic_codec": "cp037",
+        "encoding": None,
+    },
+}
+
+
+class ConfigError(ValueError):
+    """config.yaml or an override is not valid; the message names the key."""
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any], where: str) -> None:
+    for key, value in extra.items():
+        if key not in base:
+            raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(base))})")
+        if isinstance(base[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}: {key!r} must be a mapping")
+            _merge(base[key], value, f"{where}.{key}")
+        else:
+            base[key] = value
+
+
+def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Defaults, then ``path`` (or $EDIHUB_CONFIG, or ./config.yaml when present), then the environment."""
+    environ = os.environ if environ is None else environ
+    config = copy.deepcopy(DEFAULTS)
+    if path is None:
+        path = environ.get(CONFIG_ENV) or ("config.yaml" if Path("config.yaml").is_file() else None)
+    if path is not None:
+        try:
+            data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"{path}: the top level must be a mapping")
+        _merge(config, data, str(path))
+    for name, raw in environ.items():
+        if not name.startswith(ENV_PREFIX):
+            continue
+        keys = name[len(ENV_PREFIX) :].lower().split("__")
+        if len(keys) != 2 or keys[0] not in config or keys[1] not in config[keys[0]]:
+            raise ConfigError(f"environment {name}: no such setting {'.'.join(keys)}")
+        config[keys[0]][keys[1]] = yaml.safe_load(raw) if raw != "" else None
+    return config
+
+
+def documented_keys() -> list[str]:
+    """Every ``section.key`` that exists (the docs test checks each is documented)."""
+    return [f"{section}.{key}" for section, keys in DEFAULTS.items() for key in keys]
+
+
+def x12_reader_options(config: Mapping[str, Any]) -> dict[str, Any]:
+    """Keyword arguments for :class:`hub.edi.x12.X12Reader` from the ``x12`` section."""
+    section = config["x12"]
+    return {
+        "chunk_size": int(section["chunk_size"]),
+        "max_segment_length": int(section["max_segment_length"]),
+        "max_transaction_segments": int(section["max_transaction_segments"]),
+        "ebcdic_codec": section["ebcdic_codec"],
+        "encoding": section["encoding"],
+    }

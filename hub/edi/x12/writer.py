@@ -1,0 +1,239 @@
+"""X12 writer, the mirror of :mod:`hub.edi.x12.reader`.
+
+Two ways in:
+
+* :func:`write_document` writes what :func:`~hub.edi.x12.reader.read_document`
+  read, element for element (trailers as they were read, so that a
+  read -> write -> read round trip keeps every element).
+* :class:`X12Writer` builds new interchanges: ``begin_interchange`` /
+  ``begin_group`` / ``write_transaction`` / ``end_group`` /
+  ``end_interchange`` with ISA padding, control numbers and trailer counts
+  computed for you.
+
+X12 has no release character, so a value that contains a delimiter cannot be
+written: :class:`X12WriteError` names the segment and element.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import io
+from collections.abc import Iterable, Sequence
+from typing import BinaryIO
+
+from hub.edi.core import Delimiters, Segment
+from hub.edi.x12.model import Document, Interchange, Transaction
+from hub.edi.x12.reader import ISA_WIDTHS
+
+DEFAULT_DELIMITERS = Delimiters(element="*", component=">", segment="~", repetition="^", segment_suffix="\n")
+
+
+class X12WriteError(ValueError):
+    """A value cannot be written with the interchange's delimiters."""
+
+
+def _check(seg: Sequence[str], delims: Delimiters, allow_component: bool = True) -> None:
+    bad = {delims.element, delims.segment}
+    for i, value in enumerate(seg):
+        for ch in bad:
+            if ch in value:
+                name = "segment tag" if i == 0 else f"{seg[0]}{i:02d}"
+                raise X12WriteError(f"{name} {value!r} contains the delimiter {ch!r}")
+
+
+def _isa_fields(values: Sequence[str]) -> list[str]:
+    """Pad ISA01..ISA16 to their fixed widths (IDs left-justified, numbers as given)."""
+    out = []
+    for n, (value, width) in enumerate(zip(values, ISA_WIDTHS, strict=True), start=1):
+        value = str(value)
+        if len(value) > width:
+            raise X12WriteError(f"ISA{n:02d} {value!r} is longer than its fixed width {width}")
+        if n == 13:
+            value = value.rjust(width, "0")
+        out.append(value.ljust(width))
+    return out
+
+
+class X12Writer:
+    """Write segments to a binary stream with one interchange's delimiters."""
+
+    def __init__(self, stream: BinaryIO, delimiters: Delimiters = DEFAULT_DELIMITERS, encoding: str = "latin-1"):
+        self.stream = stream
+        self.delimiters = delimiters
+        self.encoding = encoding
+        self._group_count = 0
+        self._tx_count = 0
+        self._isa13: str | None = None
+        self._gs06: str | None = None
+        self._check = True
+
+    # --------------------------------------------------------------- segments
+
+    def encode_segment(self, seg: Sequence[str]) -> bytes:
+        d = self.delimiters
+        if self._check:
+            _check(seg, d)
+        # trailing empty elements are not written (X12 syntax)
+        end = len(seg)
+        while end > 1 and seg[end - 1] == "":
+            end -= 1
+        text = d.element.join(seg[:end]) + d.segment + d.segment_suffix
+        return text.encode(self.encoding, errors="surrogateescape" if self.encoding.startswith("utf") else "strict")
+
+    def write_segment(self, seg: Sequence[str]) -> None:
+        self.stream.write(self.encode_segment(seg))
+
+    def write_segments(self, segments: Iterable[Sequence[str]]) -> None:
+        d = self.delimiters
+        enc = self.encoding
+        parts = []
+        el, term = d.element, d.segment + d.segment_suffix
+        for seg in segments:
+            _check(seg, d)
+            parts.append(el.join(seg) + term)
+        self.stream.write("".join(parts).encode(enc, errors="surrogateescape" if enc.startswith("utf") else "strict"))
+
+    def write_isa(self, fields: Sequence[str]) -> None:
+        """Write an ISA as given (fields ISA01..ISA16), with the writer's delimiters."""
+        d = self.delimiters
+        fields = list(fields)
+        fields[15] = d.component
+        if d.repetition and fields[11] >= "00402":
+            fields[10] = d.repetition
+        text = "ISA" + d.element + d.element.join(fields) + d.segment + d.segment_suffix
+        self.stream.write(text.encode(self.encoding))
+
+    # -------------------------------------------------------------- envelopes
+
+    def begin_interchange(
+        self,
+        *,
+        sender_qualifier: str,
+        sender: str,
+        receiver_qualifier: str,
+        receiver: str,
+        control_number: int | str,
+        version: str = "00401",
+        ack_requested: bool = False,
+        usage: str = "P",
+        when: _dt.datetime | None = None,
+        authorization: tuple[str, str] = ("00", ""),
+        security: tuple[str, str] = ("00", ""),
+    ) -> None:
+        when = when or _dt.datetime.now(_dt.UTC)
+        rep = self.delimiters.repetition if (version >= "00402" and self.delimiters.repetition) else "U"
+        fields = _isa_fields(
+            [
+                authorization[0],
+                authorization[1],
+                security[0],
+                security[1],
+                sender_qualifier,
+                sender,
+                receiver_qualifier,
+                receiver,
+                when.strftime("%y%m%d"),
+                when.strftime("%H%M"),
+                rep,
+                version,
+                str(control_number),
+                "1" if ack_requested else "0",
+                usage,
+                self.delimiters.component,
+            ]
+        )
+        self._isa13 = fields[12]
+        self._group_count = 0
+        self.write_isa(fields)
+
+    def begin_group(
+        self,
+        *,
+        functional_id: str,
+        sender: str,
+        receiver: str,
+        control_number: int | str,
+        version: str = "004010",
+        when: _dt.datetime | None = None,
+        agency: str = "X",
+    ) -> None:
+        when = when or _dt.datetime.now(_dt.UTC)
+        self._gs06 = str(control_number)
+        self._tx_count = 0
+        self._group_count += 1
+        self.write_segment(
+            ["GS", functional_id, sender, receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"), self._gs06, agency, version]
+        )
+
+    def write_transaction(
+        self, tx_type: str, control_number: str, body: Iterable[Sequence[str]], implementation: str | None = None
+    ) -> int:
+        """Write ST, ``body`` and an SE with the right count; returns the segment count."""
+        st = ["ST", tx_type, control_number] + ([implementation] if implementation else [])
+        segments = [st, *body]
+        segments.append(["SE", str(len(segments) + 1), control_number])
+        self.write_segments(segments)
+        self._tx_count += 1
+        return len(segments)
+
+    def end_group(self) -> None:
+        self.write_segment(["GE", str(self._tx_count), self._gs06 or ""])
+        self._gs06 = None
+
+    def end_interchange(self) -> None:
+        self.write_segment(["IEA", str(self._group_count), self._isa13 or ""])
+        self._isa13 = None
+
+
+# ------------------------------------------------------------------ documents
+
+
+def write_transaction_segments(writer: X12Writer, tx: Transaction) -> None:
+    writer.write_segments(tx.segments)
+
+
+def write_interchange(writer: X12Writer, ic: Interchange, transactions: list[Transaction]) -> None:
+    """Write one interchange as read: ISA, TA1s, groups with their sets, trailers as read."""
+    writer.write_isa(ic.isa[1:])
+    writer.write_segments(ic.ta1s)
+    by_group: dict[int, list[Transaction]] = {}
+    loose: list[Transaction] = []
+    for tx in transactions:
+        if tx.group is None:
+            loose.append(tx)
+        else:
+            by_group.setdefault(tx.group.index, []).append(tx)
+    for tx in loose:
+        writer.write_segments(tx.segments)
+    for group in ic.groups:
+        writer.write_segments([group.gs])
+        for tx in by_group.get(group.index, []):
+            writer.write_segments(tx.segments)
+        if group.ge is not None:
+            writer.write_segments([group.ge])
+    if ic.iea is not None:
+        writer.write_segments([ic.iea])
+
+
+def write_document(doc: Document, stream: BinaryIO | None = None, *, delimiters: Delimiters | None = None) -> bytes:
+    """Write a read document back out; returns the bytes when no stream is given.
+
+    Each interchange keeps its own delimiters unless ``delimiters`` forces
+    others (then ISA11/ISA16 follow the new ones).
+    """
+    out = stream if stream is not None else io.BytesIO()
+    if doc.leading:
+        out.write(doc.leading.encode(doc.encoding, errors="surrogateescape" if doc.encoding.startswith("utf") else "strict"))
+    for ic in doc.interchanges:
+        writer = X12Writer(out, delimiters or ic.delimiters, encoding=doc.encoding)
+        write_interchange(writer, ic, [t for t in doc.transactions if t.interchange is ic])
+    if stream is None:
+        assert isinstance(out, io.BytesIO)
+        return out.getvalue()
+    return b""
+
+
+def segments_to_text(segments: Iterable[Segment], delimiters: Delimiters = DEFAULT_DELIMITERS) -> str:
+    """Render segments as text (for messages and tests)."""
+    d = delimiters
+    return "".join(d.element.join(s) + d.segment + d.segment_suffix for s in segments)
