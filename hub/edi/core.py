@@ -2,7 +2,7 @@
 
 Nothing here does I/O.  A segment is a list of decoded element strings whose
 item 0 is the segment tag, so that ``seg[1]`` is the first element (``BEG01``,
-``UNB`` S001 ...), the same numbering the standards use.  Composite and
+``UNB`` S001 ...), the same numbering the standards use; ``seg[0]`` is the tag.  Composite and
 repeated elements stay as one string; :meth:`Delimiters.components` and
 :meth:`Delimiters.repetitions` split them on demand, which keeps the hot path
 (tokenizing) to two C-level ``str.split`` calls per segment.
@@ -24,25 +24,18 @@ LAYERS = (ENVELOPE, SYNTAX, SCHEMA)
 SEVERITIES = (ERROR, WARNING)
 
 
-class Segment(list):
-    """One segment: ``[tag, element1, element2, ...]`` as strings.
+Segment = list
+"""One segment: a plain ``list`` of strings ``[tag, element1, element2, ...]``.
 
-    A ``list`` subclass so that code which only needs the values can treat it
-    as a plain list, and so that the tokenizer can build it cheaply.
-    """
+Deliberately not a subclass: building a subclass instance per segment costs a
+fifth of the tokenizer's time.  Use :func:`element` for a possibly absent
+element.
+"""
 
-    __slots__ = ()
 
-    @property
-    def tag(self) -> str:
-        return self[0] if self else ""
-
-    def get(self, index: int, default: str = "") -> str:
-        """Element ``index`` (1-based, as in ``BEG03``) or ``default``."""
-        return self[index] if 0 < index < len(self) else default
-
-    def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        return f"Segment({list.__repr__(self)})"
+def element(seg: list[str], index: int, default: str = "") -> str:
+    """Element ``index`` of ``seg`` (1-based, as in ``BEG03``), or ``default`` when absent."""
+    return seg[index] if 0 < index < len(seg) else default
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +57,64 @@ class Delimiters:
     segment_suffix: str = ""
 
     def components(self, value: str) -> list[str]:
-        """Split a composite element into its components."""
-        return value.split(self.component)
+        """Split a composite element into its components.
+
+        With a release character (EDIFACT) the element is in its escaped form
+        as read; released separators do not split, and the components come
+        back unescaped.
+        """
+        rel = self.release
+        if rel is None or rel not in value:
+            return value.split(self.component)
+        return [self.unescape(c) for c in split_released(value, self.component, rel)]
 
     def repetitions(self, value: str) -> list[str]:
-        """Split a repeated element into its occurrences."""
+        """Split a repeated element into its occurrences (escaped form kept)."""
         if self.repetition is None:
             return [value]
-        return value.split(self.repetition)
+        rel = self.release
+        if rel is None or rel not in value:
+            return value.split(self.repetition)
+        return split_released(value, self.repetition, rel)
+
+    def unescape(self, value: str) -> str:
+        """Remove release characters (EDIFACT): ``?+`` -> ``+``, ``??`` -> ``?``."""
+        rel = self.release
+        if rel is None or rel not in value:
+            return value
+        out = []
+        i = 0
+        n = len(value)
+        while i < n:
+            ch = value[i]
+            if ch == rel and i + 1 < n:
+                out.append(value[i + 1])
+                i += 2
+                continue
+            if ch != rel:
+                out.append(ch)
+            i += 1
+        return "".join(out)
+
+    def escape(self, value: str) -> str:
+        """Put the release character before every service character in ``value`` (EDIFACT)."""
+        rel = self.release
+        if rel is None:
+            return value
+        specials = [rel, self.element, self.component, self.segment]
+        if self.repetition:
+            specials.append(self.repetition)
+        for ch in specials:
+            if ch in value:
+                break
+        else:
+            return value
+        if rel in value:
+            value = value.replace(rel, rel + rel)
+        for ch in specials[1:]:
+            if ch in value:
+                value = value.replace(ch, rel + ch)
+        return value
 
     def service_characters(self) -> set[str]:
         chars = {self.element, self.component, self.segment}
@@ -80,6 +123,30 @@ class Delimiters:
         if self.release:
             chars.add(self.release)
         return chars
+
+
+def split_released(text: str, sep: str, rel: str) -> list[str]:
+    """``text.split(sep)``, except where ``sep`` is preceded by an odd run of ``rel``.
+
+    The parts keep their release characters (escaped form).  The C-level split
+    does the work; only parts ending in ``rel`` are looked at again.
+    """
+    parts = text.split(sep)
+    if rel not in text:
+        return parts
+    out: list[str] = []
+    pending: str | None = None
+    for part in parts:
+        if pending is not None:
+            part = pending + sep + part
+            pending = None
+        if part.endswith(rel) and (len(part) - len(part.rstrip(rel))) % 2 == 1:
+            pending = part
+            continue
+        out.append(part)
+    if pending is not None:
+        out.append(pending)
+    return out
 
 
 @dataclass(slots=True)

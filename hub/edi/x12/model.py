@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hub.edi.core import Delimiters, Finding, Segment
+from hub.edi.core import Delimiters, Finding, Segment, element
 
 
 def _strip(value: str) -> str:
@@ -44,43 +44,43 @@ class Interchange:
 
     @property
     def sender_qualifier(self) -> str:
-        return self.isa.get(5).strip()
+        return element(self.isa, 5).strip()
 
     @property
     def sender(self) -> str:
-        return self.isa.get(6).strip()
+        return element(self.isa, 6).strip()
 
     @property
     def receiver_qualifier(self) -> str:
-        return self.isa.get(7).strip()
+        return element(self.isa, 7).strip()
 
     @property
     def receiver(self) -> str:
-        return self.isa.get(8).strip()
+        return element(self.isa, 8).strip()
 
     @property
     def date(self) -> str:
-        return self.isa.get(9)
+        return element(self.isa, 9)
 
     @property
     def time(self) -> str:
-        return self.isa.get(10)
+        return element(self.isa, 10)
 
     @property
     def version(self) -> str:
-        return self.isa.get(12)
+        return element(self.isa, 12)
 
     @property
     def control_number(self) -> str:
-        return self.isa.get(13).strip()
+        return element(self.isa, 13).strip()
 
     @property
     def ack_requested(self) -> bool:
-        return self.isa.get(14).strip() == "1"
+        return element(self.isa, 14).strip() == "1"
 
     @property
     def usage(self) -> str:
-        return self.isa.get(15).strip()
+        return element(self.isa, 15).strip()
 
     def to_json(self) -> dict:
         return {
@@ -102,23 +102,23 @@ class FunctionalGroup:
 
     @property
     def functional_id(self) -> str:
-        return self.gs.get(1)
+        return element(self.gs, 1)
 
     @property
     def sender(self) -> str:
-        return self.gs.get(2)
+        return element(self.gs, 2)
 
     @property
     def receiver(self) -> str:
-        return self.gs.get(3)
+        return element(self.gs, 3)
 
     @property
     def control_number(self) -> str:
-        return self.gs.get(6)
+        return element(self.gs, 6)
 
     @property
     def version(self) -> str:
-        return self.gs.get(8)
+        return element(self.gs, 8)
 
     def to_json(self) -> dict:
         return {
@@ -152,16 +152,16 @@ class Transaction:
 
     @property
     def type(self) -> str:
-        return self.st.get(1)
+        return element(self.st, 1)
 
     @property
     def control_number(self) -> str:
-        return self.st.get(2)
+        return element(self.st, 2)
 
     @property
     def implementation(self) -> str:
         """ST03, the implementation convention reference (005010 on)."""
-        return self.st.get(3)
+        return element(self.st, 3)
 
     @property
     def version(self) -> str:

@@ -24,10 +24,12 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import compress, repeat
+from operator import itemgetter
 from typing import BinaryIO
 
-from hub.edi.core import ENVELOPE, ERROR, SYNTAX, WARNING, Delimiters, Finding, Segment
-from hub.edi.x12.model import Document, FunctionalGroup, Interchange, Transaction
+from hub.edi.core import ENVELOPE, ERROR, SYNTAX, WARNING, Delimiters, Finding, Segment, element
+from hub.edi.x12.model import Document, FunctionalGroup, Interchange, Transaction, TransactionSummary
 
 CHUNK_SIZE = 1 << 20
 MAX_SEGMENT_LENGTH = 1 << 24  # 16 MiB without a terminator: the terminator is wrong
@@ -35,6 +37,7 @@ MAX_TRANSACTION_SEGMENTS = 2_000_000
 MAX_FINDINGS = 10_000
 
 ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
+ENVELOPE_INITIALS = frozenset(tag[0] for tag in ENVELOPE_TAGS)
 
 # Offsets of the element separators in a correctly padded ISA (ISA is 106 chars).
 ISA_SEPARATOR_OFFSETS = (3, 6, 17, 20, 31, 34, 50, 53, 69, 76, 81, 83, 89, 99, 101, 103)
@@ -45,7 +48,7 @@ EBCDIC_ISA = (b"\xc9\xe2\xc1",)  # "ISA" in cp037 and cp500
 UTF8_BOM = b"\xef\xbb\xbf"
 LINE_BREAKS = "\r\n"
 
-_SEPARATOR_DATES = re.compile(r"\d{6}")
+_first = itemgetter(0)
 
 
 @dataclass(slots=True)
@@ -116,6 +119,7 @@ class X12Reader:
         self._tx_dropped = 0
         self._elem = "*"
         self._term = "~"
+        self._prefixes: tuple[str, ...] = ()
         self._isa_numbers: set[str] = set()
         self._gs_numbers: set[str] = set()
         self._st_numbers: set[str] = set()
@@ -188,7 +192,7 @@ class X12Reader:
         self._started = True
         buf = ""
         in_interchange = False
-        iea_re: re.Pattern[str] | None = None
+        iea_needle = "IEA*"
         clean: tuple[str, ...] = ()
         indent_re: re.Pattern[str] | None = None
         term = "~"
@@ -218,22 +222,20 @@ class X12Reader:
                         term = d.segment
                         self._term = term
                         self._elem = d.element
+                        self._prefixes = tuple(tag + d.element for tag in ENVELOPE_TAGS)
                         used = set(d.service_characters())
                         clean = tuple(c for c in LINE_BREAKS if c not in used)
-                        iea_re = re.compile(
-                            r"(?:\A|" + re.escape(term) + r")[\r\n\t ]*IEA" + re.escape(d.element)
-                        )
+                        iea_needle = "IEA" + d.element
                         indent_re = None
                         if "\t" not in used and " " not in used:
                             indent_re = re.compile(r"(\A|" + re.escape(term) + r")[ \t]+")
                         in_interchange = True
                     # inside an interchange: find where it ends, if it ends in this buffer
-                    assert iea_re is not None
-                    m = iea_re.search(buf)
+                    m = _find_iea(buf, term, iea_needle)
                     if m is not None:
-                        end = buf.find(term, m.end())
+                        end = buf.find(term, m[1])
                         if end == -1 and not eof:
-                            region, buf = buf[: m.start()], buf[m.start() :]
+                            region, buf = buf[: m[0]], buf[m[0] :]
                             yield from self._region(region, clean, indent_re)
                             if len(buf) > self.max_segment_length:
                                 buf = self._overlong(buf)
@@ -304,7 +306,8 @@ class X12Reader:
                 "DATA_AFTER_IEA",
                 f"{self._garbage} characters of data outside any interchange (after IEA), starting {sample!r}",
                 interchange=self.interchanges[-1].index,
-                ack_level="interchange", ack_code="022",
+                ack_level="interchange",
+                ack_code="022",
             )
         else:
             self._add(
@@ -411,7 +414,8 @@ class X12Reader:
             interchange=len(self.interchanges),
             segment=1,
             segment_id="ISA",
-            ack_level="interchange", ack_code="022",
+            ack_level="interchange",
+            ack_code="022",
         )
         return max(consumed, 3), None
 
@@ -473,7 +477,11 @@ class X12Reader:
                 **pos,
             )
         # delimiters must differ from each other and from data characters
-        service = [("element separator", elem, "026"), ("component separator", comp, "027"), ("segment terminator", term, "004")]
+        service = [
+            ("element separator", elem, "026"),
+            ("component separator", comp, "027"),
+            ("segment terminator", term, "004"),
+        ]
         seen: dict[str, str] = {}
         for label, ch, code in service:
             if ch.isalnum() or ch == " ":
@@ -481,7 +489,8 @@ class X12Reader:
                     "DELIMITER_INVALID",
                     f"the {label} {ch!r} is a data character",
                     target=ic,
-                    ack_level="interchange", ack_code=code,
+                    ack_level="interchange",
+                    ack_code=code,
                     **pos,
                 )
             elif ch in seen:
@@ -489,7 +498,8 @@ class X12Reader:
                     "DELIMITER_CLASH",
                     f"the {label} {ch!r} is also the {seen[ch]}",
                     target=ic,
-                    ack_level="interchange", ack_code=code,
+                    ack_level="interchange",
+                    ack_code=code,
                     **pos,
                 )
             seen.setdefault(ch, label)
@@ -502,7 +512,8 @@ class X12Reader:
                 target=ic,
                 element=13,
                 bad_value=control,
-                ack_level="interchange", ack_code="025",
+                ack_level="interchange",
+                ack_code="025",
                 **pos,
             )
         self._isa_numbers.add(control)
@@ -512,24 +523,48 @@ class X12Reader:
         isa = ic.isa
         pos = {"interchange": ic.index, "segment": 1, "segment_id": "ISA"}
         checks = [
-            (1, "00-07", lambda v: v in ("00", "01", "02", "03", "04", "05", "06", "07"), "010", "authorization information qualifier"),
+            (
+                1,
+                "00-07",
+                lambda v: v in ("00", "01", "02", "03", "04", "05", "06", "07"),
+                "010",
+                "authorization information qualifier",
+            ),
             (3, "{00,01}", lambda v: v in ("00", "01"), "012", "security information qualifier"),
-            (5, "a 2-character code", lambda v: len(v.strip()) == 2 and v.strip().isalnum(), "005", "sender ID qualifier"),
+            (
+                5,
+                "a 2-character code",
+                lambda v: len(v.strip()) == 2 and v.strip().isalnum(),
+                "005",
+                "sender ID qualifier",
+            ),
             (6, "non-blank", lambda v: v.strip() != "", "006", "sender ID"),
-            (7, "a 2-character code", lambda v: len(v.strip()) == 2 and v.strip().isalnum(), "007", "receiver ID qualifier"),
+            (
+                7,
+                "a 2-character code",
+                lambda v: len(v.strip()) == 2 and v.strip().isalnum(),
+                "007",
+                "receiver ID qualifier",
+            ),
             (8, "non-blank", lambda v: v.strip() != "", "008", "receiver ID"),
             (9, "YYMMDD", _valid_yymmdd, "014", "interchange date"),
             (10, "HHMM", _valid_hhmm, "015", "interchange time"),
             (12, "5 digits", lambda v: len(v) == 5 and v.isdigit(), "017", "interchange version"),
-            (13, "9 digits", lambda v: len(v.strip()) == 9 and v.strip().isdigit(), "018", "interchange control number"),
+            (
+                13,
+                "9 digits",
+                lambda v: len(v.strip()) == 9 and v.strip().isdigit(),
+                "018",
+                "interchange control number",
+            ),
             (14, "0 or 1", lambda v: v.strip() in ("0", "1"), "019", "acknowledgment requested"),
             (15, "P, T or I", lambda v: v.strip() in ("P", "T", "I"), "020", "usage indicator"),
         ]
-        version = isa.get(12)
+        version = element(isa, 12)
         if not (version.isdigit() and version >= "00402"):
             checks.append((11, "U", lambda v: v == "U", "016", "interchange standards identifier"))
         for n, expected, ok, ta1, label in checks:
-            value = isa.get(n)
+            value = element(isa, n)
             if not ok(value):
                 self._add(
                     "ISA_VALUE",
@@ -550,7 +585,8 @@ class X12Reader:
             f"{len(buf)} characters without a segment terminator {self._term!r}; "
             "the terminator is wrong or the file is not X12; data skipped",
             layer=SYNTAX,
-            ack_level="interchange", ack_code="023",
+            ack_level="interchange",
+            ack_code="023",
         )
         ic = self._ic
         if ic is not None and self._tx is not None:
@@ -571,41 +607,70 @@ class X12Reader:
             text = indent_re.sub(r"\1", text)
         term = self._term
         parts = text.split(term)
-        if parts and parts[-1] == "":
+        if parts and not parts[-1]:
             parts.pop()
+        if "" in parts:
+            parts = [p for p in parts if p]
+        # Find the envelope segments with C-level map/compress, then split
+        # the segments between them one transaction set at a time, so that
+        # the Python-level work is per envelope segment and the memory a set
+        # uses is freed (and reused, cache-hot) before the next one is built.
         elem = self._elem
+        prefixes = self._prefixes
+        envelope = [
+            i
+            for i in compress(range(len(parts)), map(ENVELOPE_INITIALS.__contains__, map(_first, parts)))
+            if parts[i].startswith(prefixes)
+        ]
         tx = self._tx
-        S = Segment
-        env = ENVELOPE_TAGS
-        for i, raw in enumerate(parts):
-            if not raw:
-                continue
-            seg = S(raw.split(elem))
+        start = 0
+        for i in envelope:
+            if i > start:
+                tx = self._body(tx, parts[start:i], elem)
+            start = i + 1
+            seg = parts[i].split(elem)
             tag = seg[0]
-            if tag in env:
-                if tag == "ISA":
-                    self._tx = tx
-                    rest = term.join(parts[i:]) + term
-                    yield from self._missing_iea()
-                    return rest
-                self._tx = tx
-                yield from self._envelope(seg)
-                tx = self._tx
-                if self._ic is None:  # IEA read: anything after it is outside
-                    leftover = term.join(p for p in parts[i + 1 :])
-                    if leftover.strip():
-                        self._note_garbage(leftover)
-                    return None
-            elif tx is not None:
+            # the two envelope segments of every set, inline: no generator calls
+            if tag == "SE" and tx is not None:
                 tx.append(seg)
-            else:
-                self._stray(seg)
+                self._tx = tx
+                yield self._end_transaction(True)
+                tx = None
+                continue
+            if tag == "ST" and tx is None and self._ic is not None:
+                tx = [seg]
+                self._tx_dropped = 0
+                continue
+            if tag == "ISA":
+                self._tx = tx
+                rest = term.join(parts[i:]) + term
+                yield from self._missing_iea()
+                return rest
+            self._tx = tx
+            yield from self._envelope(seg)
+            tx = self._tx
+            if self._ic is None:  # IEA read: anything after it is outside
+                leftover = term.join(parts[i + 1 :])
+                if leftover.strip():
+                    self._note_garbage(leftover)
+                return None
+        if start < len(parts):
+            tx = self._body(tx, parts[start:] if start else parts, elem)
         self._tx = tx
         if tx is not None and len(tx) > self.max_transaction_segments:
             keep = self.max_transaction_segments
             self._tx_dropped += len(tx) - keep
             del tx[keep:]
         return None
+
+    def _body(self, tx: list[Segment] | None, parts: list[str], elem: str) -> list[Segment] | None:
+        segs = map(str.split, parts, repeat(elem))
+        if tx is not None:
+            tx.extend(segs)
+        else:
+            for seg in segs:
+                self._stray(seg)
+        return tx
 
     def _stray(self, seg: Segment) -> None:
         ic = self._ic
@@ -697,10 +762,11 @@ class X12Reader:
                 "GS_INCOMPLETE",
                 f"GS has {len(seg) - 1} elements, 8 are required",
                 target=group,
-                ack_level="group", ack_code="6",
+                ack_level="group",
+                ack_code="6",
                 **pos,
             )
-        control = seg.get(6)
+        control = element(seg, 6)
         if not (control.isdigit() and 1 <= len(control) <= 9):
             self._add(
                 "GS06_INVALID",
@@ -708,7 +774,8 @@ class X12Reader:
                 target=group,
                 element=6,
                 bad_value=control,
-                ack_level="group", ack_code="6",
+                ack_level="group",
+                ack_code="6",
                 **pos,
             )
         if control in self._gs_numbers:
@@ -718,7 +785,8 @@ class X12Reader:
                 target=group,
                 element=6,
                 bad_value=control,
-                ack_level="group", ack_code="19",
+                ack_level="group",
+                ack_code="19",
                 **pos,
             )
         self._gs_numbers.add(control)
@@ -737,21 +805,23 @@ class X12Reader:
                 target=group,
                 group=group.index,
                 segment_id="GE",
-                ack_level="group", ack_code="3",
+                ack_level="group",
+                ack_code="3",
             )
             return GroupEnd(group)
         pos = {"group": group.index, "segment": ic.segment_count, "segment_id": "GE"}
-        if ge.get(2) != group.control_number:
+        if element(ge, 2) != group.control_number:
             self._add(
                 "GE02_MISMATCH",
-                f"GE02 {ge.get(2)!r} does not match GS06 {group.control_number!r}",
+                f"GE02 {element(ge, 2)!r} does not match GS06 {group.control_number!r}",
                 target=group,
                 element=2,
-                bad_value=ge.get(2),
-                ack_level="group", ack_code="4",
+                bad_value=element(ge, 2),
+                ack_level="group",
+                ack_code="4",
                 **pos,
             )
-        count = ge.get(1)
+        count = element(ge, 1)
         if count != str(len(group.transactions)) and not (count.isdigit() and int(count) == len(group.transactions)):
             self._add(
                 "GE01_COUNT",
@@ -759,7 +829,8 @@ class X12Reader:
                 target=group,
                 element=1,
                 bad_value=count,
-                ack_level="group", ack_code="5",
+                ack_level="group",
+                ack_code="5",
                 **pos,
             )
         return GroupEnd(group)
@@ -771,29 +842,51 @@ class X12Reader:
         self._tx_dropped = 0
 
     def _end_transaction(self, complete: bool) -> Transaction:
-        ic = self._ic
-        assert ic is not None
         segs = self._tx
-        assert segs is not None
+        assert segs is not None and self._ic is not None
         self._tx = None
         group = self._group
-        tx_index = len(group.transactions) if group is not None else 0
-        tx = Transaction(
-            index=tx_index,
-            interchange=ic,
-            group=group,
-            segments=segs,
-            complete=complete,
-            dropped_segments=self._tx_dropped,
-        )
-        ic.segment_count += tx.segment_count
-        pos = {"group": group.index if group else None, "transaction": tx_index}
+        dropped = self._tx_dropped
+        count = len(segs) + dropped
         st = segs[0]
-        control = st.get(2)
+        control = st[2] if len(st) > 2 else ""
+        if group is not None:
+            tx_index = len(group.transactions)
+            group.transactions.append(TransactionSummary(st[1] if len(st) > 1 else "", control, count))
+        else:
+            tx_index = 0
+        tx = Transaction(tx_index, self._ic, group, segs, [], complete, dropped)
+        self._ic.segment_count += count
+        numbers = self._st_numbers
+        duplicate = group is not None and control in numbers
+        se = segs[-1]
+        clean = (
+            complete
+            and group is not None
+            and not dropped
+            and not duplicate
+            and 4 <= len(control) <= 9
+            and len(se) > 2
+            and se[2] == control
+            and se[1] == str(count)
+        )
+        if group is not None:
+            numbers.add(control)
+        if not clean:
+            self._check_transaction(tx, duplicate)
+        return tx
+
+    def _check_transaction(self, tx: Transaction, duplicate: bool) -> None:
+        """The slow path of :meth:`_end_transaction`: say what is wrong with the envelope of ``tx``."""
+        segs = tx.segments
+        group = tx.group
+        pos = {"group": group.index if group else None, "transaction": tx.index}
+        st = segs[0]
+        control = element(st, 2)
         if group is None:
             self._add(
                 "ST_OUTSIDE_GROUP",
-                f"transaction set {st.get(1)} {control} is not inside a functional group (GS..GE)",
+                f"transaction set {element(st, 1)} {control} is not inside a functional group (GS..GE)",
                 target=tx,
                 segment=1,
                 segment_id="ST",
@@ -801,8 +894,6 @@ class X12Reader:
                 ack_code="18",
                 **pos,
             )
-        else:
-            group.transactions.append(tx.summary())
         if not (4 <= len(control) <= 9) or not control.strip():
             self._add(
                 "ST02_INVALID",
@@ -816,57 +907,53 @@ class X12Reader:
                 ack_code="7",
                 **pos,
             )
-        if group is not None:
-            if control in self._st_numbers:
-                self._add(
-                    "DUPLICATE_ST02",
-                    f"transaction set control number {control} (ST02) is used twice in this group",
-                    target=tx,
-                    segment=1,
-                    segment_id="ST",
-                    element=2,
-                    bad_value=control,
-                    ack_level="transaction",
-                    ack_code="23",
-                    **pos,
-                )
-            self._st_numbers.add(control)
-        if self._tx_dropped:
+        if duplicate:
+            self._add(
+                "DUPLICATE_ST02",
+                f"transaction set control number {control} (ST02) is used twice in this group",
+                target=tx,
+                segment=1,
+                segment_id="ST",
+                element=2,
+                bad_value=control,
+                ack_level="transaction",
+                ack_code="23",
+                **pos,
+            )
+        if tx.dropped_segments:
             self._add(
                 "TRANSACTION_TOO_LARGE",
-                f"transaction set {control} has {tx.segment_count} segments; only the first "
-                f"{len(segs)} were kept",
+                f"transaction set {control} has {tx.segment_count} segments; only the first {len(segs)} were kept",
                 severity=WARNING,
                 layer=SYNTAX,
                 target=tx,
                 **pos,
             )
-        if not complete:
+        if not tx.complete:
             self._add(
                 "SE_MISSING",
-                f"transaction set {st.get(1)} {control} has no SE trailer",
+                f"transaction set {element(st, 1)} {control} has no SE trailer",
                 target=tx,
                 segment_id="SE",
                 ack_level="transaction",
                 ack_code="2",
                 **pos,
             )
-            return tx
+            return
         se = segs[-1]
-        n = len(segs)
         se_pos = {**pos, "segment": tx.segment_count, "segment_id": "SE"}
-        if se.get(2) != control:
+        if element(se, 2) != control:
             self._add(
                 "SE02_MISMATCH",
-                f"SE02 {se.get(2)!r} does not match ST02 {control!r}",
+                f"SE02 {element(se, 2)!r} does not match ST02 {control!r}",
                 target=tx,
                 element=2,
-                bad_value=se.get(2),
+                bad_value=element(se, 2),
                 ack_level="transaction",
                 ack_code="3",
                 **se_pos,
             )
-        count = se.get(1)
+        count = element(se, 1)
         if not (count.isdigit() and int(count) == tx.segment_count):
             self._add(
                 "SE01_COUNT",
@@ -878,8 +965,6 @@ class X12Reader:
                 ack_code="4",
                 **se_pos,
             )
-        del n
-        return tx
 
     def _end_interchange(self, iea: Segment):
         ic = self._ic
@@ -891,17 +976,18 @@ class X12Reader:
         ic.segment_count += 1
         ic.iea = iea
         pos = {"segment": ic.segment_count, "segment_id": "IEA"}
-        if iea.get(2).strip() != ic.control_number:
+        if element(iea, 2).strip() != ic.control_number:
             self._add(
                 "IEA02_MISMATCH",
-                f"IEA02 {iea.get(2)!r} does not match ISA13 {ic.control_number!r}",
+                f"IEA02 {element(iea, 2)!r} does not match ISA13 {ic.control_number!r}",
                 target=ic,
                 element=2,
-                bad_value=iea.get(2),
-                ack_level="interchange", ack_code="001",
+                bad_value=element(iea, 2),
+                ack_level="interchange",
+                ack_code="001",
                 **pos,
             )
-        count = iea.get(1)
+        count = element(iea, 1)
         if not (count.isdigit() and int(count) == len(ic.groups)):
             self._add(
                 "IEA01_COUNT",
@@ -909,7 +995,8 @@ class X12Reader:
                 target=ic,
                 element=1,
                 bad_value=count,
-                ack_level="interchange", ack_code="021",
+                ack_level="interchange",
+                ack_code="021",
                 **pos,
             )
         self._ic = None
@@ -934,7 +1021,8 @@ class X12Reader:
             + (" (the file ends first)" if eof else " (another ISA starts first)"),
             target=ic,
             segment_id="IEA",
-            ack_level="interchange", ack_code="023",
+            ack_level="interchange",
+            ack_code="023",
         )
         self._ic = None
         yield InterchangeEnd(ic)
@@ -961,6 +1049,25 @@ class X12Reader:
                     message=f"{self._dropped_findings} further findings were not recorded",
                 )
             )
+
+
+def _find_iea(buf: str, term: str, needle: str) -> tuple[int, int] | None:
+    """Where an IEA segment starts in ``buf``: (its start, the end of ``IEA<sep>``).
+
+    An ``IEA*`` counts only at a segment start: at the head of the buffer or
+    after the terminator (line breaks and indentation between are allowed).
+    """
+    pos = buf.find(needle)
+    while pos != -1:
+        j = pos - 1
+        while j >= 0 and buf[j] in "\r\n\t ":
+            j -= 1
+        if j < 0:
+            return 0, pos + len(needle)
+        if buf[j] == term:
+            return j, pos + len(needle)
+        pos = buf.find(needle, pos + 1)
+    return None
 
 
 def _valid_yymmdd(value: str) -> bool:
