@@ -24,7 +24,9 @@ def _run(path: str) -> Analysis:
 
 
 def _unreadable(path: str, exc: OSError, as_json: bool) -> None:
-    finding = Finding(code="FILE_UNREADABLE", severity="error", layer="envelope", message=f"cannot read {path}: {exc.strerror or exc}")
+    finding = Finding(
+        code="FILE_UNREADABLE", severity="error", layer="envelope", message=f"cannot read {path}: {exc.strerror or exc}"
+    )
     if as_json:
         print_json(inspect_payload("x12", [], [finding]))
     else:
@@ -63,7 +65,9 @@ def inspect(file: str, as_json: bool) -> None:
                 f" segment={d.segment!r} repetition={d.repetition!r}"
             )
             for g in ic.groups:
-                click.echo(f"    GS {g.functional_id} {g.control_number} version {g.version}: {len(g.transactions)} set(s)")
+                click.echo(
+                    f"    GS {g.functional_id} {g.control_number} version {g.version}: {len(g.transactions)} set(s)"
+                )
                 for t in g.transactions:
                     click.echo(f"      ST {t.type} {t.control_number} ({t.segment_count} segments)")
             if ic.ta1s:
@@ -90,14 +94,21 @@ def validate(file: str) -> None:
     errors = sum(1 for f in result.findings if f.is_error)
     sets = sum(len(g.transactions) for ic in result.interchanges for g in ic.groups)
     verdict = "not X12" if result.not_x12 else ("invalid" if errors else "valid")
-    click.echo(f"{file}: {verdict}: {len(result.interchanges)} interchange(s), {sets} transaction set(s), "
-               f"{errors} error(s), {len(result.findings) - errors} warning(s)")
+    click.echo(
+        f"{file}: {verdict}: {len(result.interchanges)} interchange(s), {sets} transaction set(s), "
+        f"{errors} error(s), {len(result.findings) - errors} warning(s)"
+    )
     sys.exit(exit_code(result.findings, result.not_x12))
 
 
 @x12.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=str), help="Write the acknowledgment here (default: standard output).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=str),
+    help="Write the acknowledgment here (default: standard output).",
+)
 def ack(file: str, output: str | None) -> None:
     """Write the 997 (004010-style groups), 999 (005010) and/or TA1 for FILE.
 

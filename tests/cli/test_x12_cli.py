@@ -56,10 +56,26 @@ def test_inspect_json_reports_errors_with_exit_code_1(write):
     payload = json.loads(result.output)
     (finding,) = [f for f in payload["findings"] if f["code"] == "SE01_COUNT"]
     assert set(finding) == {
-        "severity", "layer", "code", "message", "interchange", "group", "transaction", "segment", "element"
+        "severity",
+        "layer",
+        "code",
+        "message",
+        "interchange",
+        "group",
+        "transaction",
+        "segment",
+        "element",
     }
-    assert finding == {**finding, "severity": "error", "layer": "envelope", "interchange": 0, "group": 0,
-                       "transaction": 0, "segment": 5, "element": 1}
+    assert finding == {
+        **finding,
+        "severity": "error",
+        "layer": "envelope",
+        "interchange": 0,
+        "group": 0,
+        "transaction": 0,
+        "segment": 5,
+        "element": 1,
+    }
 
 
 @pytest.mark.parametrize(

@@ -19,20 +19,25 @@ EXPECTED = [
     ("810/bots_810_4010_outbound_2sets_6kb.x12", ((2,),), [], []),
     ("810/bots_810_4030VICS.x12", ((2,),), [], []),
     ("810/edifabric_810_2040_crlf.txt", ((1,),), [], []),
-    ("810/edinet_810_4010_unpadded-isa_bom_indented.edi", ((1,),), [], ['ISA_WIDTH']),
+    ("810/edinet_810_4010_unpadded-isa_bom_indented.edi", ((1,),), [], ["ISA_WIDTH"]),
     ("850/bots_850_4010VICS_del-0x7f-element-sep_nak-0x15-terminator_42kb.x12", ((4,),), [], []),
     ("850/bots_850_4010_3interchanges_crlf.x12", ((1,), (1,), (1,)), [], []),
     ("850/bots_850_4010_cr-terminator.x12", ((1,),), [], []),
-    ("850/bots_850_4010_isa00300_2groups_4sets_plus-subsep.x12", ((2, 2),), ['DUPLICATE_GS06', 'DUPLICATE_ST02'], []),
+    ("850/bots_850_4010_isa00300_2groups_4sets_plus-subsep.x12", ((2, 2),), ["DUPLICATE_GS06", "DUPLICATE_ST02"], []),
     ("850/bots_850_4010_isa00302_newline-terminator_at-subsep.x12", ((1,),), [], []),
     ("850/bots_850_4010_pipe-element-sep_4sets.x12", ((4,),), [], []),
     ("850/bots_850_4010_plain.x12", ((1,),), [], []),
     ("850/bots_850_4010_tilde-element-sep_newline-terminator.x12", ((1,),), [], []),
-    ("850/bots_850_4010_wrapped80col_lf.x12", ((2,),), [], ['ISA11_NOT_SEPARATOR']),
+    ("850/bots_850_4010_wrapped80col_lf.x12", ((2,),), [], ["ISA11_NOT_SEPARATOR"]),
     ("850/bots_850_ebcdic_encoded.x12", ((1,),), [], []),
-    ("850/edinet_850_4010_nbsp-padded-isa_bom_indented.edi", ((1,),), ['IEA02_MISMATCH'], ['ISA_NON_ASCII', 'ISA_WIDTH']),
-    ("850/nodex12_850_4010VICS_2interchanges.edi", ((1,), (1,)), ['DUPLICATE_ISA13'], []),
-    ("850/stedi_850_8020_one-segment-per-line.edi", ((1,),), [], ['ISA11_NOT_SEPARATOR']),
+    (
+        "850/edinet_850_4010_nbsp-padded-isa_bom_indented.edi",
+        ((1,),),
+        ["IEA02_MISMATCH"],
+        ["ISA_NON_ASCII", "ISA_WIDTH"],
+    ),
+    ("850/nodex12_850_4010VICS_2interchanges.edi", ((1,), (1,)), ["DUPLICATE_ISA13"], []),
+    ("850/stedi_850_8020_one-segment-per-line.edi", ((1,),), [], ["ISA11_NOT_SEPARATOR"]),
     ("855/bots_855_4010UCS_6sets_crlf.x12", ((6,),), [], []),
     ("855/nodex12_855_4010.edi", ((1,),), [], []),
     ("856/bots_856_4010_partner2_edifact-style-delimiters.x12", ((2,),), [], []),
@@ -45,21 +50,21 @@ EXPECTED = [
     ("997/bots_997_5010X222A1_generated.x12", ((2,),), [], []),
     ("997/staedi_997_5010.edi", ((1,),), [], []),
     ("997/staedi_997_5010_3interchanges.edi", ((1,), (1,), (1,)), [], []),
-    ("999/imsweb_999_5010X231A1_accepted.txt", ((1,),), ['IEA02_MISMATCH'], []),
+    ("999/imsweb_999_5010X231A1_accepted.txt", ((1,),), ["IEA02_MISMATCH"], []),
     ("999/pyx12_999_5010X231_2groups_4sets.txt", ((2, 2),), [], []),
     ("999/staedi_999_5010X231_ik3-ik4-ctx.edi", ((1,),), [], []),
-    ("malformed/edifabric_810_invalid-isa-tag-FSA.txt", (), ['DATA_BEFORE_ISA', 'NOT_X12'], []),
-    ("malformed/edifabric_810_missing-ge.txt", ((1,),), ['GE_MISSING'], []),
-    ("malformed/imsweb_837_isa-wrong-length.txt", ((1,),), ['SE01_COUNT'], ['ISA11_NOT_SEPARATOR', 'ISA_WIDTH']),
-    ("malformed/imsweb_837_no-isa.txt", (), ['DATA_BEFORE_ISA', 'NOT_X12'], []),
+    ("malformed/edifabric_810_invalid-isa-tag-FSA.txt", (), ["DATA_BEFORE_ISA", "NOT_X12"], []),
+    ("malformed/edifabric_810_missing-ge.txt", ((1,),), ["GE_MISSING"], []),
+    ("malformed/imsweb_837_isa-wrong-length.txt", ((1,),), ["SE01_COUNT"], ["ISA11_NOT_SEPARATOR", "ISA_WIDTH"]),
+    ("malformed/imsweb_837_no-isa.txt", (), ["DATA_BEFORE_ISA", "NOT_X12"], []),
     ("malformed/staedi_997_invalid-codes-and-nonnumeric.edi", ((1,),), [], []),
     ("malformed/staedi_997_missing-ak1-ak9_version-mismatch.edi", ((1,),), [], []),
     ("malformed/staedi_997_repetition-seps-where-not-allowed.edi", ((1,),), [], []),
-    ("malformed/staedi_999_wrong-order_bad-se-count.edi", ((1,),), ['SE01_COUNT'], []),
+    ("malformed/staedi_999_wrong-order_bad-se-count.edi", ((1,),), ["SE01_COUNT"], []),
     ("ta1/bots_ta1_4010_reject-015_standalone.x12", ((),), [], []),
     ("ta1/bots_ta1_plus_997_4010_rejected.x12", ((1,),), [], []),
     ("ta1/edifabric_ta1_plus_810_2040.txt", ((1,),), [], []),
-    ("ta1/staedi_ta1_5010_standalone.txt", ((),), ['IEA01_COUNT'], []),
+    ("ta1/staedi_ta1_5010_standalone.txt", ((),), ["IEA01_COUNT"], []),
 ]
 
 VALID = [row for row in EXPECTED if not row[0].startswith("malformed/")]
@@ -122,7 +127,9 @@ def test_nbsp_padded_isa_ids_are_stripped():
 
 
 def test_binary_delimiters_are_read_from_isa():
-    doc = read_document(corpus_path("x12", "850", "bots_850_4010VICS_del-0x7f-element-sep_nak-0x15-terminator_42kb.x12"))
+    doc = read_document(
+        corpus_path("x12", "850", "bots_850_4010VICS_del-0x7f-element-sep_nak-0x15-terminator_42kb.x12")
+    )
     d = doc.interchanges[0].delimiters
     assert (d.element, d.segment) == ("\x7f", "\x15")
 

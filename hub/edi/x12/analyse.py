@@ -29,7 +29,13 @@ def _default_validator() -> Callable[[Transaction], list[Finding]] | None:
     return X12Validator().validate
 
 
-def analyse(source: Source, *, validate: bool = True, on_transaction: Callable[[Transaction, list[Finding]], None] | None = None, **reader_options) -> Analysis:
+def analyse(
+    source: Source,
+    *,
+    validate: bool = True,
+    on_transaction: Callable[[Transaction, list[Finding]], None] | None = None,
+    **reader_options,
+) -> Analysis:
     """Read ``source``, validate every transaction set, and collect all findings in file order.
 
     ``on_transaction`` is called with each transaction set and its schema

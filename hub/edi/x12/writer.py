@@ -162,7 +162,17 @@ class X12Writer:
         self._tx_count = 0
         self._group_count += 1
         self.write_segment(
-            ["GS", functional_id, sender, receiver, when.strftime("%Y%m%d"), when.strftime("%H%M"), self._gs06, agency, version]
+            [
+                "GS",
+                functional_id,
+                sender,
+                receiver,
+                when.strftime("%Y%m%d"),
+                when.strftime("%H%M"),
+                self._gs06,
+                agency,
+                version,
+            ]
         )
 
     def write_transaction(
@@ -223,7 +233,9 @@ def write_document(doc: Document, stream: BinaryIO | None = None, *, delimiters:
     """
     out = stream if stream is not None else io.BytesIO()
     if doc.leading:
-        out.write(doc.leading.encode(doc.encoding, errors="surrogateescape" if doc.encoding.startswith("utf") else "strict"))
+        out.write(
+            doc.leading.encode(doc.encoding, errors="surrogateescape" if doc.encoding.startswith("utf") else "strict")
+        )
     for ic in doc.interchanges:
         writer = X12Writer(out, delimiters or ic.delimiters, encoding=doc.encoding)
         write_interchange(writer, ic, [t for t in doc.transactions if t.interchange is ic])

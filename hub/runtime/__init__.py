@@ -1,0 +1,1 @@
+"""The hub runtime: jobs that move files through the pipeline."""
