@@ -46,6 +46,8 @@ ISA_LENGTH = 106
 
 EBCDIC_ISA = (b"\xc9\xe2\xc1",)  # "ISA" in cp037 and cp500
 UTF8_BOM = b"\xef\xbb\xbf"
+SNIFF_WHITESPACE = b" \t\r\n\x00\x40\x25\x05\x0d\x15"  # ASCII and EBCDIC blanks and line ends
+SNIFF_LIMIT = 1 << 20
 LINE_BREAKS = "\r\n"
 
 _first = itemgetter(0)
@@ -125,6 +127,8 @@ class X12Reader:
         self._st_numbers: set[str] = set()
         self._group_tx_count = 0
         self._garbage = 0  # non-space characters seen outside interchanges, not yet reported
+        self._skipping = False  # inside an overlong segment, skipping to its terminator
+        self._stray_run: Finding | None = None  # the finding that consecutive stray segments extend
         self._garbage_sample = ""
 
     # ------------------------------------------------------------------ input
@@ -132,13 +136,19 @@ class X12Reader:
     def _chunks(self) -> Iterator[str]:
         stream, owned, self.name = _open(self._source)
         try:
-            first = stream.read(self.chunk_size)
+            # Sniff the encoding from enough bytes, whatever size the reads come in.
+            first = b""
+            while len(first.lstrip(SNIFF_WHITESPACE)) < 3 and len(first) < SNIFF_LIMIT:
+                data = stream.read(self.chunk_size)
+                if not data:
+                    break
+                first += data
             self.bytes_read += len(first)
             encoding = self.encoding
             if first.startswith(UTF8_BOM):
                 encoding = encoding or "utf-8"
             elif encoding is None:
-                stripped = first.lstrip(b" \t\r\n\x00\x40\x25\x05\x0d\x15")
+                stripped = first.lstrip(SNIFF_WHITESPACE)
                 encoding = self.ebcdic_codec if stripped.startswith(EBCDIC_ISA) else "latin-1"
             self.encoding = encoding
             errors = "surrogateescape" if codecs.lookup(encoding).name in ("utf-8",) else "strict"
@@ -175,10 +185,10 @@ class X12Reader:
         finding = Finding(code=code, severity=severity, layer=layer, message=message, **pos)
         if len(self.findings) < self.max_findings:
             self.findings.append(finding)
+            if target is not None:
+                target.findings.append(finding)  # type: ignore[attr-defined]
         else:
             self._dropped_findings += 1
-        if target is not None:
-            target.findings.append(finding)  # type: ignore[attr-defined]
         return finding
 
     # ----------------------------------------------------------------- events
@@ -192,7 +202,7 @@ class X12Reader:
         self._started = True
         buf = ""
         in_interchange = False
-        iea_needle = "IEA*"
+        iea_needle = isa_needle = ""
         clean: tuple[str, ...] = ()
         indent_re: re.Pattern[str] | None = None
         term = "~"
@@ -226,51 +236,66 @@ class X12Reader:
                         used = set(d.service_characters())
                         clean = tuple(c for c in LINE_BREAKS if c not in used)
                         iea_needle = "IEA" + d.element
+                        isa_needle = "ISA" + d.element
                         indent_re = None
                         if "\t" not in used and " " not in used:
                             indent_re = re.compile(r"(\A|" + re.escape(term) + r")[ \t]+")
                         in_interchange = True
-                    # inside an interchange: find where it ends, if it ends in this buffer
-                    m = _find_iea(buf, term, iea_needle)
+                    # inside an interchange
+                    if self._skipping:  # the rest of an overlong segment, up to its terminator
+                        k = buf.find(term)
+                        if k == -1:
+                            buf = ""
+                            if eof:
+                                yield from self._close_interchange(eof=True)
+                                in_interchange = False
+                            break
+                        buf = buf[k + len(term) :]
+                        self._skipping = False
+                    m = _find_segment(buf, term, iea_needle)
+                    n = _find_segment(buf, term, isa_needle)
+                    if n is not None and (m is None or n[0] < m[0]):
+                        # another ISA before this interchange's IEA: the IEA is missing
+                        region, buf = buf[: n[0]], buf[n[0] :]
+                        rest = yield from self._region(region, clean, indent_re)
+                        if rest:
+                            buf = rest + buf
+                        if self._ic is not None:
+                            yield from self._close_interchange(eof=False)
+                        in_interchange = False
+                        continue
                     if m is not None:
                         end = buf.find(term, m[1])
-                        if end == -1 and not eof:
+                        if end == -1 and not eof:  # the IEA is not complete yet
                             region, buf = buf[: m[0]], buf[m[0] :]
-                            yield from self._region(region, clean, indent_re)
+                            rest = yield from self._region(region, clean, indent_re)
+                            if rest:
+                                buf = rest + buf
+                            in_interchange = self._ic is not None
+                            if rest or not in_interchange:
+                                continue
                             if len(buf) > self.max_segment_length:
                                 buf = self._overlong(buf)
                             break
                         stop = len(buf) if end == -1 else end + len(term)
                         region, buf = buf[:stop], buf[stop:]
-                        rest = yield from self._region(region, clean, indent_re)
-                        if rest is not None:  # an ISA inside the interchange: re-read from there
-                            buf = rest + buf
-                        in_interchange = self._ic is not None
-                        if in_interchange and eof and not buf:
-                            yield from self._close_interchange(eof=True)
-                            in_interchange = False
-                        continue
-                    if eof:
+                    elif eof:
                         region, buf = buf, ""
-                        rest = yield from self._region(region, clean, indent_re)
-                        if rest is not None:
-                            buf = rest
-                            in_interchange = self._ic is not None
-                            continue
-                        if self._ic is not None:
-                            yield from self._close_interchange(eof=True)
-                        in_interchange = False
-                        break
-                    cut = buf.rfind(term)
-                    if cut == -1:
-                        if len(buf) > self.max_segment_length:
-                            buf = self._overlong(buf)
-                        break
-                    region, buf = buf[: cut + len(term)], buf[cut + len(term) :]
+                    else:
+                        cut = buf.rfind(term)
+                        if cut == -1:
+                            if len(buf) > self.max_segment_length:
+                                buf = self._overlong(buf)
+                            break
+                        region, buf = buf[: cut + len(term)], buf[cut + len(term) :]
                     rest = yield from self._region(region, clean, indent_re)
-                    if rest is not None:
+                    if rest:  # text after an IEA (or an ISA) met inside the region: read it again
                         buf = rest + buf
-                        in_interchange = self._ic is not None
+                    in_interchange = self._ic is not None
+                    if in_interchange and eof and not buf:
+                        yield from self._close_interchange(eof=True)
+                        in_interchange = False
+                    if not in_interchange or rest or m is not None:
                         continue
                     break
             self._finish()
@@ -376,9 +401,9 @@ class X12Reader:
                 if seps == 16:
                     break
         if seps < 16:
-            if i >= limit or (eof and i >= n):
+            if i >= limit:
                 return self._bad_isa(buf, i, "the ISA segment does not have 16 elements")
-            return None
+            return None  # more text needed (at the end of the file: the ISA is truncated)
         # ISA16 is the next character, then the terminator (line breaks skipped
         # only while they cannot be the terminator itself).
         if i >= n:
@@ -386,9 +411,7 @@ class X12Reader:
         isa16 = buf[i]
         i += 1
         if i >= n:
-            if not eof:
-                return None
-            return self._bad_isa(buf, i, "the file ends before the ISA segment terminator")
+            return None
         term = buf[i]
         i += 1
         body = "".join(chars)
@@ -580,17 +603,25 @@ class X12Reader:
     # --------------------------------------------------------------- segments
 
     def _overlong(self, buf: str) -> str:
+        """Drop a segment longer than ``max_segment_length``: one finding, counted as one segment."""
+        self._skipping = True
+        pos: dict = {}
+        if self._tx is not None:
+            self._tx_dropped += 1
+            if self._group is not None:
+                pos = {"group": self._group.index, "transaction": len(self._group.transactions)}
+            pos["segment"] = len(self._tx) + self._tx_dropped
+        elif self._group is not None:
+            pos = {"group": self._group.index}
         self._add(
             "SEGMENT_TOO_LONG",
-            f"{len(buf)} characters without a segment terminator {self._term!r}; "
-            "the terminator is wrong or the file is not X12; data skipped",
+            f"more than {self.max_segment_length} characters without a segment terminator {self._term!r}: "
+            "the terminator is wrong or the file is not X12; the segment was skipped",
             layer=SYNTAX,
             ack_level="interchange",
             ack_code="023",
+            **pos,
         )
-        ic = self._ic
-        if ic is not None and self._tx is not None:
-            self._tx_dropped += 1
         return ""
 
     def _region(self, text, clean, indent_re):
@@ -631,6 +662,7 @@ class X12Reader:
             seg = parts[i].split(elem)
             tag = seg[0]
             # the two envelope segments of every set, inline: no generator calls
+            self._stray_run = None
             if tag == "SE" and tx is not None:
                 tx.append(seg)
                 self._tx = tx
@@ -649,11 +681,8 @@ class X12Reader:
             self._tx = tx
             yield from self._envelope(seg)
             tx = self._tx
-            if self._ic is None:  # IEA read: anything after it is outside
-                leftover = term.join(parts[i + 1 :])
-                if leftover.strip():
-                    self._note_garbage(leftover)
-                return None
+            if self._ic is None:  # IEA read: what follows is read again outside the interchange
+                return term.join(parts[i + 1 :]) + term if i + 1 < len(parts) else None
         if start < len(parts):
             tx = self._body(tx, parts[start:] if start else parts, elem)
         self._tx = tx
@@ -676,8 +705,16 @@ class X12Reader:
         ic = self._ic
         assert ic is not None
         ic.segment_count += 1
+        run = self._stray_run
+        if run is not None:  # one finding for a run of stray segments, not one each
+            run.extra["count"] += 1
+            run.message = (
+                f"{run.extra['count']} segments, the first {run.segment_id!r}, are not inside a transaction set "
+                "(ST..SE)"
+            )
+            return
         where = "functional group" if self._group is not None else "interchange"
-        self._add(
+        self._stray_run = self._add(
             "SEGMENT_OUTSIDE_TRANSACTION",
             f"segment {seg[0][:10]!r} is not inside a transaction set (ST..SE); it is in the {where} envelope",
             layer=SYNTAX,
@@ -685,9 +722,13 @@ class X12Reader:
             group=self._group.index if self._group is not None else None,
             segment=ic.segment_count,
             segment_id=seg[0][:10],
+            ack_level="interchange",
+            ack_code="024",
+            extra={"count": 1},
         )
 
     def _envelope(self, seg: Segment):
+        self._stray_run = None
         tag = seg[0]
         ic = self._ic
         assert ic is not None
@@ -1051,21 +1092,24 @@ class X12Reader:
             )
 
 
-def _find_iea(buf: str, term: str, needle: str) -> tuple[int, int] | None:
-    """Where an IEA segment starts in ``buf``: (its start, the end of ``IEA<sep>``).
+def _find_segment(buf: str, term: str, needle: str) -> tuple[int, int] | None:
+    """Where a segment beginning with ``needle`` (``"IEA*"``) starts in ``buf``.
 
-    An ``IEA*`` counts only at a segment start: at the head of the buffer or
-    after the terminator (line breaks and indentation between are allowed).
+    Returns (the index just after the previous segment's terminator, the index
+    just after ``needle``).  The needle counts only at a segment start: at the
+    head of the buffer or after the terminator, with line breaks and
+    indentation allowed between.
     """
+    skip = "\r\n\t ".replace(term, "")
     pos = buf.find(needle)
     while pos != -1:
         j = pos - 1
-        while j >= 0 and buf[j] in "\r\n\t ":
+        while j >= 0 and buf[j] in skip:
             j -= 1
         if j < 0:
             return 0, pos + len(needle)
         if buf[j] == term:
-            return j, pos + len(needle)
+            return j + 1, pos + len(needle)
         pos = buf.find(needle, pos + 1)
     return None
 

@@ -28,6 +28,11 @@ from hub.edi.x12.reader import ISA_WIDTHS
 DEFAULT_DELIMITERS = Delimiters(element="*", component=">", segment="~", repetition="^", segment_suffix="\n")
 
 
+def _errors(encoding: str) -> str:
+    """UTF-8 text read with surrogateescape keeps undecodable bytes; write them back the same way."""
+    return "surrogateescape" if encoding.replace("_", "-").lower().startswith("utf") else "strict"
+
+
 class X12WriteError(ValueError):
     """A value cannot be written with the interchange's delimiters."""
 
@@ -78,7 +83,7 @@ class X12Writer:
         while end > 1 and seg[end - 1] == "":
             end -= 1
         text = d.element.join(seg[:end]) + d.segment + d.segment_suffix
-        return text.encode(self.encoding, errors="surrogateescape" if self.encoding.startswith("utf") else "strict")
+        return text.encode(self.encoding, errors=_errors(self.encoding))
 
     def write_segment(self, seg: Sequence[str]) -> None:
         self.stream.write(self.encode_segment(seg))
@@ -91,7 +96,7 @@ class X12Writer:
         for seg in segments:
             _check(seg, d)
             parts.append(el.join(seg) + term)
-        self.stream.write("".join(parts).encode(enc, errors="surrogateescape" if enc.startswith("utf") else "strict"))
+        self.stream.write("".join(parts).encode(enc, errors=_errors(enc)))
 
     def write_isa(self, fields: Sequence[str]) -> None:
         """Write an ISA as given (fields ISA01..ISA16), with the writer's delimiters."""
@@ -101,7 +106,7 @@ class X12Writer:
         if d.repetition and fields[11] >= "00402":
             fields[10] = d.repetition
         text = "ISA" + d.element + d.element.join(fields) + d.segment + d.segment_suffix
-        self.stream.write(text.encode(self.encoding))
+        self.stream.write(text.encode(self.encoding, errors=_errors(self.encoding)))
 
     # -------------------------------------------------------------- envelopes
 
@@ -233,9 +238,7 @@ def write_document(doc: Document, stream: BinaryIO | None = None, *, delimiters:
     """
     out = stream if stream is not None else io.BytesIO()
     if doc.leading:
-        out.write(
-            doc.leading.encode(doc.encoding, errors="surrogateescape" if doc.encoding.startswith("utf") else "strict")
-        )
+        out.write(doc.leading.encode(doc.encoding, errors=_errors(doc.encoding)))
     for ic in doc.interchanges:
         writer = X12Writer(out, delimiters or ic.delimiters, encoding=doc.encoding)
         write_interchange(writer, ic, [t for t in doc.transactions if t.interchange is ic])
