@@ -14,17 +14,14 @@ def main() -> None:
 
 
 def _register() -> None:
+    from hub.cli.edifact import edifact
     from hub.cli.run import config_group, run
     from hub.cli.x12 import x12
 
     main.add_command(x12)
+    main.add_command(edifact)
     main.add_command(run)
     main.add_command(config_group)
-    try:
-        from hub.cli.edifact import edifact
-    except ImportError:  # the EDIFACT engine is not installed in this build
-        return
-    main.add_command(edifact)
 
 
 _register()

@@ -3,7 +3,7 @@
 For each file: its raw bytes are archived first (named by sha256, so nothing
 is ever lost and a second copy of the same bytes is recognised as a
 duplicate), the standard is sniffed, the file is read and validated, the
-acknowledgment (997/999/TA1 for X12) is written to ``outbound/acks/``, a JSON
+acknowledgment (997/999/TA1 for X12, CONTRL for EDIFACT) is written to ``outbound/acks/``, a JSON
 report with every finding is written beside the archived bytes, and only then
 is the inbound file removed.  A file still being written (``.filepart``,
 ``.tmp``, hidden) is left alone.
@@ -90,26 +90,24 @@ def process_file(path: Path, config: Mapping[str, Any]) -> FileReport:
         tmp.replace(stored)
     standard = sniff(stored)
     report = FileReport(path.name, sha, standard, "unknown")
-    if standard == X12:
-        from hub.acks.x12 import acknowledge
+    if standard in (X12, EDIFACT):
+        if standard == X12:
+            from hub.acks.x12 import acknowledge
 
-        result = acknowledge(stored, reader_options=x12_reader_options(config))
+            result = acknowledge(stored, reader_options=x12_reader_options(config))
+            suffix = "ack.x12"
+        else:
+            from hub.acks.edifact import acknowledge as contrl
+
+            result = contrl(stored)
+            suffix = "contrl.edi"
         report.findings = list(result.findings)
         report.status = "rejected" if any(f.severity == ERROR for f in result.findings) else "accepted"
         if result.data:
             acks.mkdir(parents=True, exist_ok=True)
-            ack_path = acks / f"{path.stem}.{sha[:12]}.ack.x12"
+            ack_path = acks / f"{path.stem}.{sha[:12]}.{suffix}"
             ack_path.write_bytes(result.data)
             report.ack = str(ack_path)
-    elif standard == EDIFACT:
-        report.findings.append(
-            Finding(
-                code="STANDARD_NOT_PROCESSED",
-                severity="warning",
-                layer="envelope",
-                message=f"{path.name} is EDIFACT; `edihub run` does not process EDIFACT yet (kept in the archive)",
-            )
-        )
     else:
         report.findings.append(
             Finding(

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from hub.cli import main
+from hub.edi.edifact import read_document as read_edifact
 from hub.edi.x12 import read_document
 from tests.conftest import REPO
 
@@ -18,7 +19,7 @@ from tests.conftest import REPO
 def hub_dirs(tmp_path, monkeypatch):
     inbound = tmp_path / "in"
     inbound.mkdir()
-    for sample in (REPO / "inbound").glob("*.x12"):
+    for sample in (REPO / "inbound").iterdir():
         shutil.copy(sample, inbound / sample.name)
     monkeypatch.setenv("EDIHUB__FOLDERS__INBOUND", str(inbound))
     monkeypatch.setenv("EDIHUB__FOLDERS__OUTBOUND", str(tmp_path / "out"))
@@ -43,6 +44,11 @@ def test_run_once_archives_acknowledges_and_settles(hub_dirs):
         assert (hub_dirs / "archive" / f"{sha}.edi").read_bytes() == data  # raw bytes kept
         report = json.loads((hub_dirs / "archive" / f"{sha}.json").read_text())
         assert report["name"] == name
+        if name.endswith(".edi"):
+            assert report["standard"] == "edifact" and report["status"] == "accepted"
+            contrl = read_edifact(report["ack"])
+            assert [m.type for m in contrl.transactions] == ["CONTRL"]
+            continue
         ack = read_document(report["ack"])
         assert [t.type for t in ack.transactions] == ["997"]
         if "bad_count" in name:

@@ -199,6 +199,7 @@ class Document:
     encoding: str = "latin-1"
     not_x12: bool = False
     leading: str = ""  # BOM and whitespace before the first ISA, kept for exact writing
+    events: list = field(default_factory=list)  # everything the reader yielded, in file order
 
     def transactions_of(self, group: FunctionalGroup) -> list[Transaction]:
         return [t for t in self.transactions if t.group is group]

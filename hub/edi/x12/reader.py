@@ -19,6 +19,7 @@ one chunk plus one transaction set.
 from __future__ import annotations
 
 import codecs
+import datetime as _dt
 import io
 import os
 import re
@@ -35,6 +36,7 @@ CHUNK_SIZE = 1 << 20
 MAX_SEGMENT_LENGTH = 1 << 24  # 16 MiB without a terminator: the terminator is wrong
 MAX_TRANSACTION_SEGMENTS = 2_000_000
 MAX_FINDINGS = 10_000
+OVERLONG_HEAD = 80  # characters kept of a segment longer than max_segment_length
 
 ENVELOPE_TAGS = frozenset({"ISA", "IEA", "GS", "GE", "ST", "SE", "TA1"})
 ENVELOPE_INITIALS = frozenset(tag[0] for tag in ENVELOPE_TAGS)
@@ -127,7 +129,9 @@ class X12Reader:
         self._st_numbers: set[str] = set()
         self._group_tx_count = 0
         self._garbage = 0  # non-space characters seen outside interchanges, not yet reported
+        self._loose_sets = 0  # transaction sets met outside any functional group
         self._skipping = False  # inside an overlong segment, skipping to its terminator
+        self._overlong_head = ""
         self._stray_run: Finding | None = None  # the finding that consecutive stray segments extend
         self._garbage_sample = ""
 
@@ -250,7 +254,8 @@ class X12Reader:
                                 yield from self._close_interchange(eof=True)
                                 in_interchange = False
                             break
-                        buf = buf[k + len(term) :]
+                        # the kept head of the overlong segment stands in for it
+                        buf = self._overlong_head + term + buf[k + len(term) :]
                         self._skipping = False
                     m = _find_segment(buf, term, iea_needle)
                     n = _find_segment(buf, term, isa_needle)
@@ -313,6 +318,9 @@ class X12Reader:
         return tail
 
     def _note_garbage(self, text: str) -> None:
+        if not self.interchanges and not self.leading and text.startswith("\ufeff"):
+            self.leading = "\ufeff"  # the byte order mark is kept for writing, whatever follows it
+            text = text[1:]
         stripped = text.replace("\ufeff", "").strip()
         if not stripped:
             if not self.interchanges and not self._garbage:
@@ -464,6 +472,7 @@ class X12Reader:
         self._group = None
         self._tx = None
         self._gs_numbers = set()
+        self._loose_sets = 0
         pos = {"interchange": index, "segment": 1, "segment_id": "ISA"}
         # fixed width
         if len(raw) != ISA_LENGTH - 1 or any(raw[o] != elem for o in ISA_SEPARATOR_OFFSETS):
@@ -603,26 +612,35 @@ class X12Reader:
     # --------------------------------------------------------------- segments
 
     def _overlong(self, buf: str) -> str:
-        """Drop a segment longer than ``max_segment_length``: one finding, counted as one segment."""
+        """A segment with no terminator within ``max_segment_length``: keep its head, skip the rest."""
         self._skipping = True
+        self._overlong_head = self._cut_overlong(buf)
+        return ""
+
+    def _cut_overlong(self, raw: str) -> str:
+        """Report an overlong segment once and return its first characters, which stand in for it.
+
+        The segment still counts as one segment (so SE01 stays checkable); its
+        elements are cut, and the finding says so.
+        """
         pos: dict = {}
-        if self._tx is not None:
-            self._tx_dropped += 1
-            if self._group is not None:
-                pos = {"group": self._group.index, "transaction": len(self._group.transactions)}
-            pos["segment"] = len(self._tx) + self._tx_dropped
+        if self._tx is not None and self._group is not None:
+            pos = {"group": self._group.index, "transaction": len(self._group.transactions)}
         elif self._group is not None:
             pos = {"group": self._group.index}
+        head = raw[:OVERLONG_HEAD].split(self._term)[0]
         self._add(
             "SEGMENT_TOO_LONG",
-            f"more than {self.max_segment_length} characters without a segment terminator {self._term!r}: "
-            "the terminator is wrong or the file is not X12; the segment was skipped",
+            f"segment {head.split(self._elem)[0][:10]!r} runs over {self.max_segment_length} characters without a "
+            f"segment terminator {self._term!r} (wrong terminator, or not X12): only its first "
+            f"{len(head)} characters were kept",
             layer=SYNTAX,
             ack_level="interchange",
             ack_code="023",
+            segment_id=head.split(self._elem)[0][:10],
             **pos,
         )
-        return ""
+        return head
 
     def _region(self, text, clean, indent_re):
         """Process complete segments in ``text``.
@@ -640,6 +658,9 @@ class X12Reader:
         parts = text.split(term)
         if parts and not parts[-1]:
             parts.pop()
+        limit = self.max_segment_length
+        if len(text) > limit and max(map(len, parts)) > limit:
+            parts = [self._cut_overlong(p) if len(p) > limit else p for p in parts]
         if "" in parts:
             parts = [p for p in parts if p]
         # Find the envelope segments with C-level map/compress, then split
@@ -894,8 +915,9 @@ class X12Reader:
         if group is not None:
             tx_index = len(group.transactions)
             group.transactions.append(TransactionSummary(st[1] if len(st) > 1 else "", control, count))
-        else:
-            tx_index = 0
+        else:  # sets outside any group are numbered among themselves
+            tx_index = self._loose_sets
+            self._loose_sets += 1
         tx = Transaction(tx_index, self._ic, group, segs, [], complete, dropped)
         self._ic.segment_count += count
         numbers = self._st_numbers
@@ -1117,8 +1139,11 @@ def _find_segment(buf: str, term: str, needle: str) -> tuple[int, int] | None:
 def _valid_yymmdd(value: str) -> bool:
     if len(value) != 6 or not value.isdigit():
         return False
-    month, day = int(value[2:4]), int(value[4:6])
-    return 1 <= month <= 12 and 1 <= day <= 31
+    try:  # the century does not change which dates exist, except 00 (2000 was a leap year)
+        _dt.date(2000 + int(value[:2]), int(value[2:4]), int(value[4:6]))
+    except ValueError:
+        return False
+    return True
 
 
 def _valid_hhmm(value: str) -> bool:
@@ -1130,10 +1155,8 @@ def _valid_hhmm(value: str) -> bool:
 def read_document(source: Source, **options) -> Document:
     """Read a whole file into memory (for small files, tools and tests)."""
     reader = X12Reader(source, **options)
-    transactions: list[Transaction] = []
-    for item in reader:
-        if isinstance(item, Transaction):
-            transactions.append(item)
+    events = list(reader)
+    transactions = [item for item in events if isinstance(item, Transaction)]
     return Document(
         interchanges=reader.interchanges,
         transactions=transactions,
@@ -1141,4 +1164,5 @@ def read_document(source: Source, **options) -> Document:
         encoding=reader.encoding or "latin-1",
         not_x12=reader.not_x12,
         leading=reader.leading,
+        events=events,
     )

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
 from hub.edi.core import Delimiters, Segment
-from hub.edi.x12.model import Document, Interchange, Transaction
-from hub.edi.x12.reader import ISA_WIDTHS
+from hub.edi.x12.model import Document, FunctionalGroup, Interchange, Transaction
+from hub.edi.x12.reader import ISA_WIDTHS, GroupEnd, InterchangeEnd
 
 DEFAULT_DELIMITERS = Delimiters(element="*", component=">", segment="~", repetition="^", segment_suffix="\n")
 
@@ -203,45 +203,36 @@ class X12Writer:
 # ------------------------------------------------------------------ documents
 
 
-def write_transaction_segments(writer: X12Writer, tx: Transaction) -> None:
-    writer.write_segments(tx.segments)
-
-
-def write_interchange(writer: X12Writer, ic: Interchange, transactions: list[Transaction]) -> None:
-    """Write one interchange as read: ISA, TA1s, groups with their sets, trailers as read."""
-    writer.write_isa(ic.isa[1:])
-    writer.write_segments(ic.ta1s)
-    by_group: dict[int, list[Transaction]] = {}
-    loose: list[Transaction] = []
-    for tx in transactions:
-        if tx.group is None:
-            loose.append(tx)
-        else:
-            by_group.setdefault(tx.group.index, []).append(tx)
-    for tx in loose:
-        writer.write_segments(tx.segments)
-    for group in ic.groups:
-        writer.write_segments([group.gs])
-        for tx in by_group.get(group.index, []):
-            writer.write_segments(tx.segments)
-        if group.ge is not None:
-            writer.write_segments([group.ge])
-    if ic.iea is not None:
-        writer.write_segments([ic.iea])
-
-
 def write_document(doc: Document, stream: BinaryIO | None = None, *, delimiters: Delimiters | None = None) -> bytes:
-    """Write a read document back out; returns the bytes when no stream is given.
+    """Write a read document back out, in the order it was read; returns the bytes when no stream is given.
 
-    Each interchange keeps its own delimiters unless ``delimiters`` forces
-    others (then ISA11/ISA16 follow the new ones).
+    Envelope segments are written as read (trailers included, even wrong
+    ones), so that read -> write -> read keeps every element.  Each
+    interchange keeps its own delimiters unless ``delimiters`` forces others
+    (then ISA11/ISA16 follow the new ones).  Segments that were outside any
+    transaction set are findings of the read, not part of the document, and
+    are not written.
     """
     out = stream if stream is not None else io.BytesIO()
     if doc.leading:
         out.write(doc.leading.encode(doc.encoding, errors=_errors(doc.encoding)))
-    for ic in doc.interchanges:
-        writer = X12Writer(out, delimiters or ic.delimiters, encoding=doc.encoding)
-        write_interchange(writer, ic, [t for t in doc.transactions if t.interchange is ic])
+    writer: X12Writer | None = None
+    for item in doc.events:
+        if isinstance(item, Interchange):
+            writer = X12Writer(out, delimiters or item.delimiters, encoding=doc.encoding)
+            writer.write_isa(item.isa[1:])
+            writer.write_segments(item.ta1s)
+            continue
+        assert writer is not None
+        if isinstance(item, FunctionalGroup):
+            writer.write_segments([item.gs])
+        elif isinstance(item, Transaction):
+            writer.write_segments(item.segments)
+        elif isinstance(item, GroupEnd):
+            if item.group.ge is not None:
+                writer.write_segments([item.group.ge])
+        elif isinstance(item, InterchangeEnd) and item.interchange.iea is not None:
+            writer.write_segments([item.interchange.iea])
     if stream is None:
         assert isinstance(out, io.BytesIO)
         return out.getvalue()
