@@ -79,7 +79,7 @@ def process_file(path: Path, config: Mapping[str, Any]) -> FileReport:
                 code="DUPLICATE_FILE",
                 severity="warning",
                 layer="envelope",
-                message=f"{path.name}: the same bytes were processed before (sha256 {sha[:16]}...); not processed again",
+                message=f"{path.name}: these bytes were processed before (sha256 {sha[:16]}...); not processed again",
             )
         )
         path.unlink()

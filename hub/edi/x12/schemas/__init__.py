@@ -1,0 +1,1 @@
+"""X12 schema data files (JSON): see hub.edi.x12.schema for the format."""
