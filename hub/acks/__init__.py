@@ -1,0 +1,1 @@
+"""Acknowledgments: 997 / 999 / TA1 for X12 (:mod:`hub.acks.x12`), built and read."""
