@@ -1,0 +1,1 @@
+"""EDIFACT directory schemas (JSON data files), shipped as package data."""
