@@ -339,8 +339,6 @@ class X12Reader:
                 "DATA_AFTER_IEA",
                 f"{self._garbage} characters of data outside any interchange (after IEA), starting {sample!r}",
                 interchange=self.interchanges[-1].index,
-                ack_level="interchange",
-                ack_code="022",
             )
         else:
             self._add(
@@ -766,6 +764,8 @@ class X12Reader:
                     group=self._group.index if self._group else None,
                     segment=ic.segment_count,
                     segment_id="SE",
+                    ack_level="interchange",
+                    ack_code="024",
                 )
                 return
             self._tx.append(seg)
@@ -783,6 +783,8 @@ class X12Reader:
                     target=ic,
                     segment=ic.segment_count,
                     segment_id="GE",
+                    ack_level="interchange",
+                    ack_code="024",
                 )
                 return
             yield self._end_group(seg)
@@ -803,6 +805,8 @@ class X12Reader:
                     group=self._group.index,
                     segment=ic.segment_count,
                     segment_id="TA1",
+                    ack_level="interchange",
+                    ack_code="024",
                 )
 
     def _start_group(self, seg: Segment):

@@ -34,10 +34,18 @@ def _errors(encoding: str) -> str:
 
 
 class X12WriteError(ValueError):
-    """A value cannot be written with the interchange's delimiters."""
+    """A value cannot be written with the interchange's delimiters or encoding."""
 
 
-def _check(seg: Sequence[str], delims: Delimiters, allow_component: bool = True) -> None:
+def _encode(text: str, encoding: str, what: str) -> bytes:
+    try:
+        return text.encode(encoding, errors=_errors(encoding))
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end]
+        raise X12WriteError(f"{what}: {bad!r} cannot be written in {encoding}") from exc
+
+
+def _check(seg: Sequence[str], delims: Delimiters) -> None:
     bad = {delims.element, delims.segment}
     for i, value in enumerate(seg):
         for ch in bad:
@@ -83,7 +91,7 @@ class X12Writer:
         while end > 1 and seg[end - 1] == "":
             end -= 1
         text = d.element.join(seg[:end]) + d.segment + d.segment_suffix
-        return text.encode(self.encoding, errors=_errors(self.encoding))
+        return _encode(text, self.encoding, seg[0])
 
     def write_segment(self, seg: Sequence[str]) -> None:
         self.stream.write(self.encode_segment(seg))
@@ -96,7 +104,7 @@ class X12Writer:
         for seg in segments:
             _check(seg, d)
             parts.append(el.join(seg) + term)
-        self.stream.write("".join(parts).encode(enc, errors=_errors(enc)))
+        self.stream.write(_encode("".join(parts), enc, "segment"))
 
     def write_isa(self, fields: Sequence[str]) -> None:
         """Write an ISA as given (fields ISA01..ISA16), with the writer's delimiters."""
