@@ -378,6 +378,8 @@ class TransactionSchema:
             raise ValueError(f"{self.id}/{self.version}: segments missing from the dictionary: {missing}")
         # state -> {tag: (next state, kind, arg)}; filled on demand
         self.table: list[dict[str, tuple[int, int, Any]]] = [{} for _ in self.nodes]
+        self.structure_re = re.compile(_structure_pattern(self.root.body))
+
 
     def __repr__(self) -> str:
         return f"<TransactionSchema {self.id} {self.version}>"
@@ -473,6 +475,25 @@ class TransactionSchema:
         if any(n is not None and n.tag == tag and n.index <= here for n in self.nodes):
             return Misfit("SEGMENT_OUT_OF_ORDER", "7", "is out of sequence (its position is earlier in the set)")
         return Misfit("SEGMENT_UNEXPECTED", "2", "is not expected here (it belongs to a loop that has not started)")
+
+
+def _structure_pattern(body: list[SegNode | Loop]) -> str:
+    """A regular expression over ``"TAG,TAG,...,"`` that matches the structurally clean sets.
+
+    Every quantifier is possessive: segments are taken by the earliest
+    position that accepts them and never given back, as the walk in
+    :mod:`hub.edi.x12.validate` assigns them, so matching never backtracks.
+    The pattern may refuse a set the walk would accept (that set then simply
+    takes the walk), but never accepts one the walk would fault.
+    """
+    parts = []
+    for child in body:
+        if isinstance(child, SegNode):
+            inner, low, high = re.escape(child.tag) + ",", child.req == "M", child.max
+        else:
+            inner, low, high = _structure_pattern(child.body), child.req == "M", child.repeat
+        parts.append(f"(?:{inner}){{{int(low)},{high or ''}}}+")
+    return "".join(parts)
 
 
 @lru_cache(maxsize=64)
@@ -607,13 +628,13 @@ class Checkers:
         self.component = component
         self.repetition = repetition
         self.skip = skip
-        self._by_tag: dict[str, list[Any]] = {}
+        self.by_tag: dict[str, list[Any]] = {}
         self._caches: dict[tuple, set[str]] = {}
         self._bodies: dict[tuple[str, int], list[str] | None] = {}
         self.env: dict[str, Any] = {"C": component, "R": repetition}
 
     def get(self, tag: str) -> list[Any]:
-        fns = self._by_tag.get(tag)
+        fns = self.by_tag.get(tag)
         if fns is None:
             seg = self.dictionary.segments.get(tag)
             if seg is None:
@@ -622,7 +643,7 @@ class Checkers:
                 size = 256
             else:
                 size = len(seg.elements) + 2
-            fns = self._by_tag[tag] = [_always_false] + [self._stub(tag, n) for n in range(1, size)]
+            fns = self.by_tag[tag] = [_always_false] + [self._stub(tag, n) for n in range(1, size)]
         return fns
 
     def _stub(self, tag: str, n: int) -> Any:
@@ -748,7 +769,20 @@ class Checkers:
             return f"if {a} and (not {d.min} <= len({a}) <= {d.max}{extra}): return False"
         if d.type == "B":
             return None
-        # ID without a code list, N, R, DT, TM: a cache of values already found valid
+        if d.type == "R" or d.type.startswith("N"):
+            # plain digits are the common case (C-level isdigit and len); signs
+            # and decimal points go through _real_ok/_numeric_ok, which accept
+            # exactly what value_errors accepts (an exponent: the slow path)
+            other = "_real_ok" if d.type == "R" else "_numeric_ok"
+            env[other] = _real_ok if d.type == "R" else _numeric_ok
+            test = (
+                f"({a}.isdigit() and {a}.isascii() and {d.min} <= len({a}) <= {d.max})"
+                f" or {other}({a}, {d.min}, {d.max})"
+            )
+            if mandatory:
+                return f"if not ({test}): return False"
+            return f"if {a} and not ({test}): return False"
+        # ID without a code list, DT, TM: a cache of values already found valid
         cache = self._cache((d.ref, d.type, d.min, d.max), not mandatory)
         kname, vname = f"K_{name}", f"V_{name}"
         env[kname] = cache
@@ -764,6 +798,19 @@ class Checkers:
             return not element_problems(seg, u, value, comp, rep, dictionary.real_exponent)
 
         return check
+
+
+def _real_ok(value: str, low: int, high: int) -> bool:
+    """An R value with an optional minus sign and decimal point, ``low``..``high`` digits."""
+    body = value[1:] if value[:1] == "-" else value
+    digits = body.replace(".", "", 1)
+    return digits.isdigit() and digits.isascii() and low <= len(digits) <= high
+
+
+def _numeric_ok(value: str, low: int, high: int) -> bool:
+    """An Nn value with an optional minus sign, ``low``..``high`` digits."""
+    body = value[1:] if value[:1] == "-" else value
+    return body.isdigit() and body.isascii() and low <= len(body) <= high
 
 
 def _always_true(s: Any) -> bool:

@@ -65,6 +65,7 @@ at the parent HL, and ``extra["parent"]`` = ``{"id", "level", "segment"}``.
 
 from __future__ import annotations
 
+from itertools import compress
 from operator import itemgetter
 from typing import Any
 
@@ -364,6 +365,35 @@ class _Machine:
 _first = itemgetter(0)
 
 
+def _hl_links_clean(segs: list[Segment], tags: tuple[str, ...], h: Any) -> bool:
+    """True when every HL of the set is in order (the fast path; any doubt: False, and the walk reports)."""
+    levels, top = h.levels, h.top
+    ids: dict[str, str] = {}
+    last = 0
+    for i in compress(range(len(tags)), map(h.segment.__eq__, tags)):
+        seg = segs[i]
+        n = len(seg)
+        hid = seg[1] if n > 1 else ""
+        parent = seg[2] if n > 2 else ""
+        level = seg[3] if n > 3 else ""
+        if not (hid.isascii() and hid.isdigit()) or hid in ids:
+            return False
+        number = int(hid)
+        if number <= last or (last == 0 and number != 1):
+            return False
+        last = number
+        if parent:
+            plevel = ids.get(parent)
+            if plevel is None:
+                return False
+            if level in levels and plevel in levels and levels[level] <= levels[plevel]:
+                return False
+        elif level in levels and level not in top:
+            return False
+        ids[hid] = level
+    return True
+
+
 class _Context:
     """Position fields shared by every finding of one transaction set."""
 
@@ -419,8 +449,8 @@ class X12Validator:
             if len(self._machines) > 256:
                 self._machines.clear()
             self._machines[key] = m
+        tags = tuple(map(_first, segs))
         if m.use_shapes:
-            tags = tuple(map(_first, segs))
             fls = m.shapes.get(tags)
             if fls is not None:
                 try:
@@ -432,8 +462,30 @@ class X12Validator:
                 except IndexError:
                     pass
                 return self._run(tx, m, segs, None)
-            return self._run(tx, m, segs, tags)
-        return self._run(tx, m, segs, None)
+        # A set of a shape not seen yet: the structure regex decides in C whether
+        # the walk can be skipped; then only element checks (and HL links) run.
+        seq = ",".join(tags) + ","
+        if seq.count(",") == len(tags) and m.schema.structure_re.fullmatch(seq):
+            by_tag = m.checkers.by_tag
+            fls = list(map(by_tag.get, tags))
+            if None in fls:
+                get = m.checkers.get
+                fls = [fl if fl is not None else get(tag) for fl, tag in zip(fls, tags)]  # noqa: B905
+            try:
+                for fl, seg in zip(fls, segs):  # noqa: B905 - same length by construction
+                    if not fl[len(seg)](seg):
+                        break
+                else:
+                    hierarchy = m.schema.hierarchy
+                    if hierarchy is None:
+                        if m.use_shapes:
+                            m.remember(tags)
+                        return []
+                    if _hl_links_clean(segs, tags, hierarchy):
+                        return []
+            except IndexError:
+                pass
+        return self._run(tx, m, segs, tags if m.use_shapes else None)
 
     def validate_ta1(
         self,
