@@ -777,7 +777,8 @@ def acknowledge(
     check = validator if validator is not None else (_default_validator() if validate else None)
     numbers = control_numbers if control_numbers is not None else DerivedControlNumbers()
     when = when or _dt.datetime.now(_dt.UTC)
-    reader = X12Reader(source, **{**(reader_options or {}), **more_reader_options})
+    # the ack needs per-group counts, not a summary per set: keep memory flat
+    reader = X12Reader(source, **{"keep_summaries": False, **(reader_options or {}), **more_reader_options})
     out = output if output is not None else io.BytesIO()
     findings: list[Finding] = []
     dropped = 0

@@ -97,8 +97,9 @@ class FunctionalGroup:
     interchange: Interchange
     gs: Segment
     ge: Segment | None = None
-    transactions: list[TransactionSummary] = field(default_factory=list)
+    transactions: list[TransactionSummary] = field(default_factory=list)  # empty unless the reader keeps summaries
     findings: list[Finding] = field(default_factory=list)
+    transaction_count: int = 0  # transaction sets read in this group
 
     @property
     def functional_id(self) -> str:

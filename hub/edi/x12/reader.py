@@ -13,7 +13,8 @@ order:
 Delimiters are read from every ISA.  Problems never raise: they become
 :class:`~hub.edi.core.Finding` objects, attached to the innermost object they
 concern and collected in :attr:`X12Reader.findings`.  Memory is bounded by
-one chunk plus one transaction set.
+one chunk plus one transaction set, plus the per-set summaries and ST02
+duplicate check described at :class:`X12Reader`.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from operator import itemgetter
 from typing import BinaryIO
 
 from hub.edi.core import ENVELOPE, ERROR, SYNTAX, WARNING, Delimiters, Finding, Segment, element
+from hub.edi.seen import SeenNumbers
 from hub.edi.x12.model import Document, FunctionalGroup, Interchange, Transaction, TransactionSummary
 
 CHUNK_SIZE = 1 << 20
@@ -88,6 +90,12 @@ class X12Reader:
     byte maps to one character, so writing back gives the same bytes),
     ``utf-8`` when the file starts with a UTF-8 byte order mark, and ``cp037``
     when the first interchange is EBCDIC-encoded.
+
+    ``keep_summaries`` (default True) keeps a :class:`TransactionSummary` per
+    set in ``FunctionalGroup.transactions`` (what ``inspect`` lists).  A
+    consumer that does not need them passes False: then what stays in memory
+    per set read is its ST02 in the group's duplicate check (about 60 bytes,
+    until the group ends) and ``FunctionalGroup.transaction_count``.
     """
 
     def __init__(
@@ -100,8 +108,10 @@ class X12Reader:
         max_segment_length: int = MAX_SEGMENT_LENGTH,
         max_transaction_segments: int = MAX_TRANSACTION_SEGMENTS,
         max_findings: int = MAX_FINDINGS,
+        keep_summaries: bool = True,
     ) -> None:
         self._source = source
+        self.keep_summaries = keep_summaries
         self.encoding = encoding
         self.ebcdic_codec = ebcdic_codec
         self.chunk_size = chunk_size
@@ -124,9 +134,9 @@ class X12Reader:
         self._elem = "*"
         self._term = "~"
         self._prefixes: tuple[str, ...] = ()
-        self._isa_numbers: set[str] = set()
-        self._gs_numbers: set[str] = set()
-        self._st_numbers: set[str] = set()
+        self._isa_numbers = SeenNumbers()
+        self._gs_numbers = SeenNumbers()
+        self._st_numbers = SeenNumbers()
         self._group_tx_count = 0
         self._garbage = 0  # non-space characters seen outside interchanges, not yet reported
         self._loose_sets = 0  # transaction sets met outside any functional group
@@ -469,7 +479,7 @@ class X12Reader:
         self.interchanges.append(ic)
         self._group = None
         self._tx = None
-        self._gs_numbers = set()
+        self._gs_numbers = SeenNumbers()
         self._loose_sets = 0
         pos = {"interchange": index, "segment": 1, "segment_id": "ISA"}
         # fixed width
@@ -535,7 +545,7 @@ class X12Reader:
             seen.setdefault(ch, label)
         self._check_isa_values(ic)
         control = fields[12].strip()
-        if control in self._isa_numbers:
+        if self._isa_numbers.add(control):
             self._add(
                 "DUPLICATE_ISA13",
                 f"interchange control number {control} (ISA13) is used twice in this file",
@@ -546,7 +556,6 @@ class X12Reader:
                 ack_code="025",
                 **pos,
             )
-        self._isa_numbers.add(control)
         return ic
 
     def _check_isa_values(self, ic: Interchange) -> None:
@@ -622,11 +631,13 @@ class X12Reader:
         elements are cut, and the finding says so.
         """
         pos: dict = {}
-        if self._tx is not None and self._group is not None:
-            pos = {"group": self._group.index, "transaction": len(self._group.transactions)}
-        elif self._group is not None:
-            pos = {"group": self._group.index}
-        head = raw[:OVERLONG_HEAD].split(self._term)[0]
+        if self._group is not None:
+            pos["group"] = self._group.index
+            if self._tx is not None:
+                pos["transaction"] = self._group.transaction_count
+        if self._tx is not None:
+            pos["segment"] = len(self._tx) + self._tx_dropped + 1
+        head = raw.lstrip("\r\n\t ".replace(self._term, ""))[:OVERLONG_HEAD].split(self._term)[0]
         self._add(
             "SEGMENT_TOO_LONG",
             f"segment {head.split(self._elem)[0][:10]!r} runs over {self.max_segment_length} characters without a "
@@ -656,11 +667,22 @@ class X12Reader:
         parts = text.split(term)
         if parts and not parts[-1]:
             parts.pop()
-        limit = self.max_segment_length
-        if len(text) > limit and max(map(len, parts)) > limit:
-            parts = [self._cut_overlong(p) if len(p) > limit else p for p in parts]
         if "" in parts:
             parts = [p for p in parts if p]
+        limit = self.max_segment_length
+        if len(text) > limit and max(map(len, parts)) > limit:
+            # an overlong segment: read what comes before it first, so that the
+            # finding has the position the segment really has
+            i = next(i for i, p in enumerate(parts) if len(p) > limit)
+            rest = yield from self._parts(parts[:i])
+            if rest is not None or self._ic is None:
+                return (rest or "") + term.join(parts[i:]) + term
+            return (yield from self._parts([self._cut_overlong(parts[i]), *parts[i + 1 :]]))
+        return (yield from self._parts(parts))
+
+    def _parts(self, parts: list[str]):
+        """Process the segments ``parts`` (raw, terminators removed); returns what :meth:`_region` returns."""
+        term = self._term
         # Find the envelope segments with C-level map/compress, then split
         # the segments between them one transaction set at a time, so that
         # the Python-level work is per envelope segment and the memory a set
@@ -820,7 +842,7 @@ class X12Reader:
         group = FunctionalGroup(index=len(ic.groups), interchange=ic, gs=seg)
         ic.groups.append(group)
         self._group = group
-        self._st_numbers = set()
+        self._st_numbers = SeenNumbers()
         self._group_tx_count = 0
         pos = {"group": group.index, "segment": ic.segment_count, "segment_id": "GS"}
         if len(seg) < 9:
@@ -844,7 +866,7 @@ class X12Reader:
                 ack_code="6",
                 **pos,
             )
-        if control in self._gs_numbers:
+        if self._gs_numbers.add(control):
             self._add(
                 "DUPLICATE_GS06",
                 f"group control number {control} (GS06) is used twice in this interchange",
@@ -855,7 +877,6 @@ class X12Reader:
                 ack_code="19",
                 **pos,
             )
-        self._gs_numbers.add(control)
         yield group
 
     def _end_group(self, ge: Segment | None) -> GroupEnd:
@@ -888,10 +909,10 @@ class X12Reader:
                 **pos,
             )
         count = element(ge, 1)
-        if count != str(len(group.transactions)) and not (count.isdigit() and int(count) == len(group.transactions)):
+        if not (count.isdigit() and int(count) == group.transaction_count):
             self._add(
                 "GE01_COUNT",
-                f"GE01 says {count!r} transaction sets, the group has {len(group.transactions)}",
+                f"GE01 says {count!r} transaction sets, the group has {group.transaction_count}",
                 target=group,
                 element=1,
                 bad_value=count,
@@ -917,15 +938,16 @@ class X12Reader:
         st = segs[0]
         control = st[2] if len(st) > 2 else ""
         if group is not None:
-            tx_index = len(group.transactions)
-            group.transactions.append(TransactionSummary(st[1] if len(st) > 1 else "", control, count))
+            tx_index = group.transaction_count
+            group.transaction_count = tx_index + 1
+            if self.keep_summaries:
+                group.transactions.append(TransactionSummary(st[1] if len(st) > 1 else "", control, count))
         else:  # sets outside any group are numbered among themselves
             tx_index = self._loose_sets
             self._loose_sets += 1
         tx = Transaction(tx_index, self._ic, group, segs, [], complete, dropped)
         self._ic.segment_count += count
-        numbers = self._st_numbers
-        duplicate = group is not None and control in numbers
+        duplicate = group is not None and self._st_numbers.add(control)
         se = segs[-1]
         clean = (
             complete
@@ -937,8 +959,6 @@ class X12Reader:
             and se[2] == control
             and se[1] == str(count)
         )
-        if group is not None:
-            numbers.add(control)
         if not clean:
             self._check_transaction(tx, duplicate)
         return tx
