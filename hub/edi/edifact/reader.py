@@ -32,10 +32,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from hub.edi.core import ENVELOPE, ERROR, SYNTAX, WARNING, Delimiters, Finding, Segment, element, split_released
+from hub.edi.core import ENVELOPE, SYNTAX, WARNING, Delimiters, Finding, Segment, element, split_released
 from hub.edi.edifact import syntax as sx
 from hub.edi.edifact.model import Document, FunctionalGroup, Interchange, Message
-from hub.edi.x12.reader import Source, _open
+from hub.edi.stream import FindingCollector, Source, open_source
 
 CHUNK_SIZE = 1 << 20
 MAX_SEGMENT_LENGTH = 1 << 24
@@ -98,7 +98,7 @@ def _find_unreleased(text: str, ch: str, start: int, rel: str | None) -> int:
     return pos
 
 
-class EdifactReader:
+class EdifactReader(FindingCollector):
     """Iterate over the envelopes and messages of an EDIFACT source.
 
     ``encoding`` forces the character set of every interchange (otherwise the
@@ -153,7 +153,7 @@ class EdifactReader:
     # ------------------------------------------------------------------ input
 
     def _chunks(self) -> Iterator[str]:
-        stream, owned, self.name = _open(self._source)
+        stream, owned, self.name = open_source(self._source)
         try:
             decode = codecs.latin_1_decode
             while True:
@@ -167,20 +167,6 @@ class EdifactReader:
                 stream.close()
 
     # --------------------------------------------------------------- findings
-
-    def _add(self, code: str, message: str, *, severity: str = ERROR, layer: str = ENVELOPE,
-             target: object | None = None, **pos) -> Finding:
-        ic = self._ic
-        if "interchange" not in pos and ic is not None:
-            pos["interchange"] = ic.index
-        finding = Finding(code=code, severity=severity, layer=layer, message=message, **pos)
-        if len(self.findings) < self.max_findings:
-            self.findings.append(finding)
-            if target is not None:
-                target.findings.append(finding)  # type: ignore[attr-defined]
-        else:  # memory stays bounded however broken the input
-            self._dropped_findings += 1
-        return finding
 
     # ----------------------------------------------------------------- events
 

@@ -21,17 +21,15 @@ from __future__ import annotations
 
 import codecs
 import datetime as _dt
-import io
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import compress, repeat
 from operator import itemgetter
-from typing import BinaryIO
 
-from hub.edi.core import ENVELOPE, ERROR, SYNTAX, WARNING, Delimiters, Finding, Segment, element
+from hub.edi.core import ENVELOPE, SYNTAX, WARNING, Delimiters, Finding, Segment, element
 from hub.edi.seen import SeenNumbers
+from hub.edi.stream import FindingCollector, Source, open_source
 from hub.edi.x12.model import Document, FunctionalGroup, Interchange, Transaction, TransactionSummary
 
 CHUNK_SIZE = 1 << 20
@@ -67,23 +65,11 @@ class InterchangeEnd:
     interchange: Interchange
 
 
-Source = str | bytes | bytearray | memoryview | os.PathLike | BinaryIO
-
-
-def _open(source: Source) -> tuple[BinaryIO, bool, str]:
-    """A binary stream for ``source``, whether we opened it, and a display name."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return io.BytesIO(bytes(source)), True, "<bytes>"
-    if isinstance(source, (str, os.PathLike)):
-        return open(source, "rb"), True, os.fspath(source)  # noqa: SIM115 - closed by the reader
-    return source, False, getattr(source, "name", "<stream>")
-
-
 def _is_delimiter_char(ch: str) -> bool:
     return not ch.isalnum() and ch != " "
 
 
-class X12Reader:
+class X12Reader(FindingCollector):
     """Iterate over the envelopes and transaction sets of an X12 source.
 
     ``encoding`` forces a character set; by default it is ``latin-1`` (every
@@ -148,7 +134,7 @@ class X12Reader:
     # ------------------------------------------------------------------ input
 
     def _chunks(self) -> Iterator[str]:
-        stream, owned, self.name = _open(self._source)
+        stream, owned, self.name = open_source(self._source)
         try:
             # Sniff the encoding from enough bytes, whatever size the reads come in.
             first = b""
@@ -182,28 +168,6 @@ class X12Reader:
                 stream.close()
 
     # --------------------------------------------------------------- findings
-
-    def _add(
-        self,
-        code: str,
-        message: str,
-        *,
-        severity: str = ERROR,
-        layer: str = ENVELOPE,
-        target: object | None = None,
-        **pos,
-    ) -> Finding:
-        ic = self._ic
-        if "interchange" not in pos and ic is not None:
-            pos["interchange"] = ic.index
-        finding = Finding(code=code, severity=severity, layer=layer, message=message, **pos)
-        if len(self.findings) < self.max_findings:
-            self.findings.append(finding)
-            if target is not None:
-                target.findings.append(finding)  # type: ignore[attr-defined]
-        else:
-            self._dropped_findings += 1
-        return finding
 
     # ----------------------------------------------------------------- events
 
