@@ -94,6 +94,7 @@ from hub.acks.x12_read import (
 from hub.edi.core import ERROR, WARNING, Delimiters, Finding
 from hub.edi.x12.model import FunctionalGroup, Interchange, Transaction
 from hub.edi.x12.reader import GroupEnd, InterchangeEnd, Source, X12Reader
+from hub.edi.x12.validate import X12Validator
 from hub.edi.x12.writer import DEFAULT_DELIMITERS, X12Writer
 
 VERSION_997 = "004010"
@@ -313,14 +314,6 @@ def _status_of(findings: Iterable[Finding]) -> str:
 
 def _num(value: int | None, limit: int = 999_999) -> str:
     return "" if value is None else str(min(max(value, 0), limit))
-
-
-def _default_validator() -> Callable[[Transaction], list[Finding]] | None:
-    try:
-        from hub.edi.x12.validate import X12Validator
-    except ImportError:  # pragma: no cover - schemas not built yet
-        return None
-    return X12Validator().validate
 
 
 # -------------------------------------------------------------- set loops
@@ -774,7 +767,7 @@ def acknowledge(
     """
     if ta1 not in ("auto", "always", "never"):
         raise ValueError(f"ta1 must be 'auto', 'always' or 'never', not {ta1!r}")
-    check = validator if validator is not None else (_default_validator() if validate else None)
+    check = validator if validator is not None else (X12Validator().validate if validate else None)
     numbers = control_numbers if control_numbers is not None else DerivedControlNumbers()
     when = when or _dt.datetime.now(_dt.UTC)
     # the ack needs per-group counts, not a summary per set: keep memory flat

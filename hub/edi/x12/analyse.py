@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from hub.edi.core import Finding
 from hub.edi.x12.model import Interchange, Transaction
 from hub.edi.x12.reader import Source, X12Reader
+from hub.edi.x12.validate import X12Validator
 
 
 @dataclass
@@ -19,14 +20,6 @@ class Analysis:
     transactions: int = 0
     segments: int = 0
     extra: dict = field(default_factory=dict)
-
-
-def _default_validator() -> Callable[[Transaction], list[Finding]] | None:
-    try:
-        from hub.edi.x12.validate import X12Validator
-    except ImportError:  # pragma: no cover - schemas not built yet
-        return None
-    return X12Validator().validate
 
 
 def analyse(
@@ -42,7 +35,7 @@ def analyse(
     findings, while the set is still in memory.
     """
     reader = X12Reader(source, **reader_options)
-    check = _default_validator() if validate else None
+    check = X12Validator().validate if validate else None
     findings: list[Finding] = []
     count = segments = 0
     seen = 0
