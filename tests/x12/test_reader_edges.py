@@ -832,3 +832,16 @@ def test_many_transaction_sets_keep_memory_bounded():
     assert reader.interchanges[0].groups[0].transaction_count == 50_000
     # 2,000 sets peak at 1.8 MiB; a bounded reader stays there
     assert peak < 6 << 20, f"peak {peak / 2**20:.1f} MiB for {sets} sets"
+
+
+def test_isa_with_a_wrapped_tag_inside_an_open_interchange():
+    # Regression: an ISA tag broken by a line break ("IS\nA*") is only seen once
+    # the line breaks are removed, inside the segment loop; that path closed the
+    # open interchange through a helper that no longer existed (AttributeError).
+    first = PLAIN[: PLAIN.index(b"IEA")]  # no IEA
+    second = build(control=2)
+    data = first + second.replace(b"ISA*", b"IS\nA*", 1)
+    doc = read_document(data)
+    assert codes(doc.findings) == ["IEA_MISSING"]
+    assert [ic.control_number for ic in doc.interchanges] == ["000000001", "000000002"]
+    assert len(doc.transactions) == 4

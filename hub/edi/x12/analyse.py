@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hub.edi.core import Finding
 from hub.edi.x12.model import Interchange, Transaction
@@ -19,7 +19,6 @@ class Analysis:
     not_x12: bool
     transactions: int = 0
     segments: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def analyse(

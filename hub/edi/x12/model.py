@@ -15,10 +15,6 @@ from dataclasses import dataclass, field
 from hub.edi.core import Delimiters, Finding, Segment, element
 
 
-def _strip(value: str) -> str:
-    return value.strip()
-
-
 @dataclass(slots=True)
 class TransactionSummary:
     type: str

@@ -80,8 +80,9 @@ class X12Reader(FindingCollector):
     ``keep_summaries`` (default True) keeps a :class:`TransactionSummary` per
     set in ``FunctionalGroup.transactions`` (what ``inspect`` lists).  A
     consumer that does not need them passes False: then what stays in memory
-    per set read is its ST02 in the group's duplicate check (about 60 bytes,
-    until the group ends) and ``FunctionalGroup.transaction_count``.
+    per set read is its ST02 in the group's duplicate check, which costs
+    nothing while the numbers run in sequence (see :mod:`hub.edi.seen`), and
+    ``FunctionalGroup.transaction_count``.
     """
 
     def __init__(
@@ -123,7 +124,6 @@ class X12Reader(FindingCollector):
         self._isa_numbers = SeenNumbers()
         self._gs_numbers = SeenNumbers()
         self._st_numbers = SeenNumbers()
-        self._group_tx_count = 0
         self._garbage = 0  # non-space characters seen outside interchanges, not yet reported
         self._loose_sets = 0  # transaction sets met outside any functional group
         self._skipping = False  # inside an overlong segment, skipping to its terminator
@@ -681,7 +681,7 @@ class X12Reader(FindingCollector):
             if tag == "ISA":
                 self._tx = tx
                 rest = term.join(parts[i:]) + term
-                yield from self._missing_iea()
+                yield from self._close_interchange(eof=False)
                 return rest
             self._tx = tx
             yield from self._envelope(seg)
@@ -807,7 +807,6 @@ class X12Reader(FindingCollector):
         ic.groups.append(group)
         self._group = group
         self._st_numbers = SeenNumbers()
-        self._group_tx_count = 0
         pos = {"group": group.index, "segment": ic.segment_count, "segment_id": "GS"}
         if len(seg) < 9:
             self._add(
@@ -1052,11 +1051,6 @@ class X12Reader(FindingCollector):
             )
         self._ic = None
         yield InterchangeEnd(ic)
-
-    def _missing_iea(self):
-        ic = self._ic
-        assert ic is not None
-        yield from self._close_interchange(eof=False)
 
     def _close_interchange(self, eof: bool):
         """Close the open interchange without an IEA."""
