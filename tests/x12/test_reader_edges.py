@@ -845,3 +845,24 @@ def test_isa_with_a_wrapped_tag_inside_an_open_interchange():
     assert codes(doc.findings) == ["IEA_MISSING"]
     assert [ic.control_number for ic in doc.interchanges] == ["000000001", "000000002"]
     assert len(doc.transactions) == 4
+
+
+def test_transaction_over_max_segments_keeps_its_head_and_counts_the_rest():
+    # 3 PO1 lines more than the limit: the set keeps max_transaction_segments
+    # segments, still checks SE01 against the real count, and says so.
+    body = [["BEG", "00", "SA", "PO1", "", "20240301"]] + [["PO1", str(n), "1", "EA"] for n in range(1, 41)]
+    out = io.BytesIO()
+    w = X12Writer(out, STAR)
+    w.begin_interchange(sender_qualifier="ZZ", sender="S", receiver_qualifier="ZZ", receiver="R", control_number=1,
+                        when=WHEN)
+    w.begin_group(functional_id="PO", sender="S", receiver="R", control_number=1, when=WHEN)
+    w.write_transaction("850", "0001", body)
+    w.end_group()
+    w.end_interchange()
+    doc = read_document(out.getvalue(), max_transaction_segments=10, chunk_size=64)
+    (tx,) = doc.transactions
+    assert len(tx.segments) == 10 and tx.segment_count == 43
+    assert codes(doc.findings) == ["TRANSACTION_TOO_LARGE"]
+    assert doc.findings[0].severity == "warning"
+    assert "only the first 9 and the last were kept" in doc.findings[0].message
+    assert tx.segments[-1][0] == "SE" and tx.se is not None

@@ -895,6 +895,10 @@ class X12Reader(FindingCollector):
         segs = self._tx
         assert segs is not None and self._ic is not None
         self._tx = None
+        limit = self.max_transaction_segments
+        if len(segs) > limit:  # keep the first segments and the trailer; count the rest
+            self._tx_dropped += len(segs) - limit
+            del segs[limit - 1 : -1]
         group = self._group
         dropped = self._tx_dropped
         count = len(segs) + dropped
@@ -973,7 +977,8 @@ class X12Reader(FindingCollector):
         if tx.dropped_segments:
             self._add(
                 "TRANSACTION_TOO_LARGE",
-                f"transaction set {control} has {tx.segment_count} segments; only the first {len(segs)} were kept",
+                f"transaction set {control} has {tx.segment_count} segments; only the first {len(segs) - 1} and "
+                "the last were kept (max_transaction_segments)",
                 severity=WARNING,
                 layer=SYNTAX,
                 target=tx,
