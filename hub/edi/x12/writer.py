@@ -21,7 +21,7 @@ import io
 from collections.abc import Iterable, Sequence
 from typing import BinaryIO
 
-from hub.edi.core import Delimiters, Segment
+from hub.edi.core import Delimiters
 from hub.edi.x12.model import Document, FunctionalGroup, Interchange, Transaction
 from hub.edi.x12.reader import ISA_WIDTHS, GroupEnd, InterchangeEnd
 
@@ -245,9 +245,3 @@ def write_document(doc: Document, stream: BinaryIO | None = None, *, delimiters:
         assert isinstance(out, io.BytesIO)
         return out.getvalue()
     return b""
-
-
-def segments_to_text(segments: Iterable[Segment], delimiters: Delimiters = DEFAULT_DELIMITERS) -> str:
-    """Render segments as text (for messages and tests)."""
-    d = delimiters
-    return "".join(d.element.join(s) + d.segment + d.segment_suffix for s in segments)
