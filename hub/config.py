@@ -73,7 +73,24 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
         if len(keys) != 2 or keys[0] not in config or keys[1] not in config[keys[0]]:
             raise ConfigError(f"environment {name}: no such setting {'.'.join(keys)}")
         config[keys[0]][keys[1]] = yaml.safe_load(raw) if raw != "" else None
+    _check_types(config)
     return config
+
+
+def _check_types(config: Mapping[str, Any]) -> None:
+    """Each setting has its default's type: a positive integer, a string, or (default null) a string or null."""
+    for section, keys in DEFAULTS.items():
+        for key, default in keys.items():
+            value = config[section][key]
+            where = f"{section}.{key}"
+            if isinstance(default, int):
+                if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+                    raise ConfigError(f"{where} must be a positive integer, not {value!r}")
+            elif isinstance(default, str):
+                if not isinstance(value, str) or not value:
+                    raise ConfigError(f"{where} must be a non-empty string, not {value!r}")
+            elif value is not None and not isinstance(value, str):
+                raise ConfigError(f"{where} must be a string or null, not {value!r}")
 
 
 def documented_keys() -> list[str]:

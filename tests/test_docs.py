@@ -57,10 +57,41 @@ def test_every_config_key_is_documented_with_its_default():
 def test_environment_overrides_every_key():
     for key in documented_keys():
         section, name = key.split(".")
-        env = {f"EDIHUB__{section.upper()}__{name.upper()}": "123"}
-        assert load_config(REPO / "config.yaml", environ=env)[section][name] == 123
+        default = DEFAULTS[section][name]
+        raw, expected = ("123", 123) if isinstance(default, int) else ("elsewhere", "elsewhere")
+        env = {f"EDIHUB__{section.upper()}__{name.upper()}": raw}
+        assert load_config(REPO / "config.yaml", environ=env)[section][name] == expected
 
 
 def test_unknown_override_is_refused():
     with pytest.raises(ConfigError, match="no such setting"):
         load_config(None, environ={"EDIHUB__X12__NOPE": "1"})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("x12: [1, 2]\n", "'x12' must be a mapping"),
+        ("x12:\n  nope: 1\n", "unknown key 'nope'"),
+        ("- a\n- b\n", "the top level must be a mapping"),
+        ("x12:\n  chunk_size: big\n", "x12.chunk_size must be a positive integer"),
+        ("folders:\n  inbound: 3\n", "folders.inbound must be a non-empty string"),
+        ("x12: {chunk_size: [\n", "cannot read"),
+    ],
+)
+def test_a_bad_config_file_is_refused_naming_the_key(tmp_path, text, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path, environ={})
+
+
+def test_cli_reports_a_bad_config_without_traceback(tmp_path):
+    from click.testing import CliRunner
+
+    path = tmp_path / "config.yaml"
+    path.write_text("x12:\n  chunk_size: -1\n")
+    result = CliRunner().invoke(main, ["config", "show", "-c", str(path)])
+    assert result.exit_code == 2
+    assert "x12.chunk_size must be a positive integer" in result.output
+    assert "Traceback" not in result.output
