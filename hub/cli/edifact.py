@@ -46,7 +46,7 @@ def edifact() -> None:
 
 
 @edifact.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object (see README).")
 def inspect(file: str, as_json: bool) -> None:
     """Summarise FILE: interchanges, groups, messages and findings.
@@ -58,7 +58,7 @@ def inspect(file: str, as_json: bool) -> None:
 
 
 @edifact.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 def validate(file: str) -> None:
     """Validate FILE (envelopes, syntax and schemas) and list every finding.
 
@@ -68,7 +68,7 @@ def validate(file: str) -> None:
 
 
 @edifact.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 @click.option(
     "-o",
     "--output",

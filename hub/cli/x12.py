@@ -37,7 +37,7 @@ def x12() -> None:
 
 
 @x12.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 @click.option("--json", "as_json", is_flag=True, help="Print exactly one JSON object (see README).")
 def inspect(file: str, as_json: bool) -> None:
     """Summarise FILE: interchanges, groups, transaction sets and findings.
@@ -49,7 +49,7 @@ def inspect(file: str, as_json: bool) -> None:
 
 
 @x12.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 def validate(file: str) -> None:
     """Validate FILE (envelopes, syntax and schemas) and list every finding.
 
@@ -59,7 +59,7 @@ def validate(file: str) -> None:
 
 
 @x12.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.argument("file", type=click.Path(path_type=str))
 @click.option(
     "-o",
     "--output",

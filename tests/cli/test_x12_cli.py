@@ -123,3 +123,12 @@ def test_inspect_text_summary(write):
     result = run("x12", "inspect", write(GOOD))
     assert result.exit_code == 0
     assert "ST 850 0001 (5 segments)" in result.output
+
+
+@pytest.mark.parametrize("command", ["x12", "edifact"])
+def test_a_directory_is_unreadable_json_exit_2(tmp_path, command):
+    result = CliRunner().invoke(main, [command, "inspect", "--json", str(tmp_path)])
+    assert result.exit_code == 2
+    payload = json.loads(result.output)
+    assert payload["standard"] == command
+    assert payload["findings"][0]["code"] == "FILE_UNREADABLE"
