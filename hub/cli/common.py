@@ -100,7 +100,7 @@ def run_validate(standard, path, analyse, not_standard, name, noun) -> None:
         return
     print_findings(result.findings, path)
     errors = sum(1 for f in result.findings if f.is_error)
-    sets = sum(len(g.transactions) for ic in result.interchanges for g in ic.groups)
+    sets = result.transactions
     verdict = f"not {name}" if not_standard(result) else ("invalid" if errors else "valid")
     click.echo(
         f"{path}: {verdict}: {len(result.interchanges)} interchange(s), {sets} {noun}(s), "
