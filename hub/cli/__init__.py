@@ -16,12 +16,14 @@ def main() -> None:
 def _register() -> None:
     from hub.cli.edifact import edifact
     from hub.cli.run import config_group, run
+    from hub.cli.schema import schema
     from hub.cli.x12 import x12
 
     main.add_command(x12)
     main.add_command(edifact)
     main.add_command(run)
     main.add_command(config_group)
+    main.add_command(schema)
 
 
 _register()

@@ -1,0 +1,1 @@
+"""Shipped JSON Schemas of the canonical documents (generated: ``python -m hub.canonical``)."""
