@@ -330,7 +330,8 @@ def test_overlong_segment_is_reported_once_and_skipped():
 
 
 def test_findings_on_objects_are_bounded_too():
-    text = "UNB+UNOC:3+S+R+240115:1200+R1'" + "XYZ+1'" * 500 + "UNZ+0+R1'"
+    # stray runs broken by unmatched UNTs: two findings per repetition (runs of strays make one each)
+    text = "UNB+UNOC:3+S+R+240115:1200+R1'" + "XYZ+1'UNT+2+9'" * 500 + "UNZ+0+R1'"
     reader = EdifactReader(text.encode(), max_findings=20)
     list(reader)
     assert len(reader.interchanges[0].findings) <= 20
@@ -364,3 +365,22 @@ def test_garbage_after_unz_is_bounded():
     list(reader)
     assert [f.code for f in reader.findings] == ["DATA_AFTER_UNZ"]
     assert len(reader.trailing) <= 1 << 16
+
+
+def test_random_bytes_with_a_chance_unb_are_not_edifact():
+    # Regression: "UNB" followed by a data character in binary garbage was taken
+    # for an interchange header, so garbage was read as 10,000 stray segments
+    # (exit 1) instead of "not EDIFACT" (exit 2).
+    import random
+
+    rng = random.Random(7)
+    noise = bytes(rng.randrange(256) for _ in range(20000))
+    doc = read(noise[:5000] + b"UNB&\x01\x02'" + noise[5000:] + b"UNA:+.? 'UNB+\x8f'")
+    assert doc.interchanges == []
+    assert "NOT_EDIFACT" in errors(doc)
+
+
+def test_stray_segments_make_one_finding():
+    doc = read(b"UNB+UNOC:3+S+R+240115:1200+R1'FOO+1'BAR+2'BAZ+3'UNZ+0+R1'")
+    (stray,) = [f for f in doc.findings if f.code == "SEGMENT_OUTSIDE_MESSAGE"]
+    assert stray.extra["count"] == 3 and stray.segment_id == "FOO"

@@ -149,6 +149,7 @@ class EdifactReader(FindingCollector):
         self._garbage_sample = ""
         self._explicit_groups = 0
         self._skipping = False
+        self._stray_run: Finding | None = None  # the finding that consecutive stray segments extend
 
     # ------------------------------------------------------------------ input
 
@@ -411,6 +412,12 @@ class EdifactReader(FindingCollector):
         s001_parts = s001.split(comp)
         syntax_id = s001_parts[0]
         version = s001_parts[1] if len(s001_parts) > 1 else ""
+        head = s001[:4]
+        if not (len(head) == 4 and head.isascii() and head.isalpha() and head.isupper()):
+            # S001 0001 starts with four capital letters (UNOA, IATB ...): anything else is not an EDIFACT header
+            return self._bad_header(
+                f"UNB S001 {s001[:12]!r} does not start with a four-letter syntax identifier: not an EDIFACT header", 3
+            )
         # service characters
         if una is not None:
             repetition = rep if (version == "4" and rep != " ") else None
@@ -699,15 +706,25 @@ class EdifactReader(FindingCollector):
         ic = self._ic
         assert ic is not None
         ic.segment_count += 1
+        run = self._stray_run
+        if run is not None:  # one finding for a run of stray segments, not one each
+            run.extra["count"] += 1
+            run.message = (
+                f"{run.extra['count']} segments, the first {run.segment_id!r}, are not inside a message (UNH..UNT)"
+            )
+            return
         where = "group" if self._group is not None and not self._group.implicit else "interchange"
-        self._add("SEGMENT_OUTSIDE_MESSAGE",
-                  f"segment {seg[0][:10]!r} is not inside a message (UNH..UNT); it is in the {where} envelope",
-                  layer=SYNTAX, target=self._group or ic,
-                  group=self._group.index if self._group is not None else None,
-                  segment=ic.segment_count, segment_id=seg[0][:10],
-                  ack_level="interchange", ack_code=sx.E_OUTSIDE_MESSAGE)
+        self._stray_run = self._add(
+            "SEGMENT_OUTSIDE_MESSAGE",
+            f"segment {seg[0][:10]!r} is not inside a message (UNH..UNT); it is in the {where} envelope",
+            layer=SYNTAX, target=self._group or ic,
+            group=self._group.index if self._group is not None else None,
+            segment=ic.segment_count, segment_id=seg[0][:10],
+            ack_level="interchange", ack_code=sx.E_OUTSIDE_MESSAGE, extra={"count": 1},
+        )
 
     def _envelope(self, seg: Segment):
+        self._stray_run = None
         tag = seg[0]
         ic = self._ic
         assert ic is not None
