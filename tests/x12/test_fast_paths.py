@@ -7,6 +7,8 @@ pin that they are never more lenient than the walk and ``value_errors``.
 
 from __future__ import annotations
 
+import os
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,7 +86,7 @@ def _set(kind: str, tags: list[str], levels: list[str]) -> bytes:
     return (HEAD.format(gid=gid) + "~".join(segs) + "~" + TAIL).encode()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=int(os.environ.get("EDIHUB_FAST_PATH_EXAMPLES", "600")), deadline=None)
 @given(
     st.sampled_from(["850", "856"]),
     st.data(),
@@ -125,3 +127,14 @@ def test_hl_fast_path_defers_to_the_walk_on_a_bad_parent():
     (tx,) = doc.transactions
     codes = [f.code for f in X12Validator().validate(tx)]
     assert codes == ["HL_LEVEL_ORDER"]
+
+
+def test_structure_regex_needs_the_loop_trigger():
+    # Regression: the 850 SAC loop's trigger is optional in the table ("120 SAC O 1"), and the
+    # regex let a lone CUR count as an iteration of that loop, so BEG CUR CUR passed the fast
+    # path while the walk reports SEGMENT_OVER_MAX_USE for the second CUR.
+    doc = read_document(_set("850", ["BEG", "CUR", "CUR", "PO1"], ["S"]))
+    (tx,) = doc.transactions
+    seq = ",".join(s[0] for s in tx.segments) + ","
+    assert not schema_for("850", "004010").structure_re.fullmatch(seq)
+    assert [f.code for f in X12Validator().validate(tx)] == ["SEGMENT_OVER_MAX_USE"]

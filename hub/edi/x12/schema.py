@@ -477,21 +477,27 @@ class TransactionSchema:
         return Misfit("SEGMENT_UNEXPECTED", "2", "is not expected here (it belongs to a loop that has not started)")
 
 
-def _structure_pattern(body: list[SegNode | Loop]) -> str:
+def _structure_pattern(body: list[SegNode | Loop], loop_body: bool = False) -> str:
     """A regular expression over ``"TAG,TAG,...,"`` that matches the structurally clean sets.
 
     Every quantifier is possessive: segments are taken by the earliest
     position that accepts them and never given back, as the walk in
     :mod:`hub.edi.x12.validate` assigns them, so matching never backtracks.
-    The pattern may refuse a set the walk would accept (that set then simply
-    takes the walk), but never accepts one the walk would fault.
+    A loop iteration starts with its trigger segment exactly once, whatever
+    the trigger's own requirement says (the walk enters and repeats a loop
+    only through it).  The pattern may refuse a set the walk would accept
+    (that set then simply takes the walk), but never accepts one the walk
+    would fault.
     """
     parts = []
-    for child in body:
+    for n, child in enumerate(body):
         if isinstance(child, SegNode):
+            if loop_body and n == 0:
+                parts.append(re.escape(child.tag) + ",")
+                continue
             inner, low, high = re.escape(child.tag) + ",", child.req == "M", child.max
         else:
-            inner, low, high = _structure_pattern(child.body), child.req == "M", child.repeat
+            inner, low, high = _structure_pattern(child.body, loop_body=True), child.req == "M", child.repeat
         parts.append(f"(?:{inner}){{{int(low)},{high or ''}}}+")
     return "".join(parts)
 
