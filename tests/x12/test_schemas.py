@@ -151,3 +151,125 @@ def test_element_defs_are_frozen():
 def test_resolve_version_is_documented_rule():
     assert resolve_version("004010VICS") == "004010"
     assert resolve_version("005010X231A1") == "005010"
+
+
+# ------------------------------------------------------------------ regression tests of the schema corrections
+# Structures checked against the Bots EDI 004010 grammars (order, requirement, max use, loop repeats and
+# nesting); positions against public 004010 implementation guides where they show them.
+
+
+def _loop(schema, *path):
+    """The loop reached by following loop IDs from the set's root (first match at each level)."""
+    node = schema.root
+    for lid in path:
+        node = next(c for c in node.body if not hasattr(c, "tag") and c.id == lid)
+    return node
+
+
+def _shape(loop):
+    """``[(tag, req, max)]`` and ``(loop id, req, repeat)`` items of one loop body (``>1``/unbounded is 0)."""
+    return [(c.tag, c.req, c.max) if hasattr(c, "tag") else (c.id, c.req, c.repeat) for c in loop.body]
+
+
+def test_850_lm_loop_holds_mandatory_lq_not_an_lq_nte_loop():
+    schema = load_schema("850", "004010")
+    assert _shape(_loop(schema, "LM")) == [("LM", "O", 1), ("LQ", "M", 0)]
+    assert _shape(_loop(schema, "PO1", "LM")) == [("LM", "O", 1), ("LQ", "M", 0)]
+
+
+def test_850_spi_n1_loop_has_ref():
+    schema = load_schema("850", "004010")
+    assert [t[0] for t in _shape(_loop(schema, "SPI", "N1"))] == ["N1", "N2", "N3", "N4", "REF", "G61", "MSG"]
+
+
+def test_850_po1_loop_order_after_dtm_has_no_ldt_or_sch_segment():
+    tags = [t[0] for t in _shape(_loop(load_schema("850", "004010"), "PO1"))]
+    i = tags.index("DTM")
+    assert tags[i : i + 6] == ["DTM", "TC2", "TD1", "TD5", "TD3", "TD4"]
+    assert tags[-9:] == ["QTY", "SCH", "PKG", "LS", "N9", "N1", "SLN", "AMT", "LM"]
+
+
+def test_850_ls_le_bound_the_ldt_loop():
+    schema = load_schema("850", "004010")
+    ls = _loop(schema, "PO1", "LS")
+    assert (ls.req, ls.repeat) == ("O", 1)
+    assert _shape(ls) == [("LS", "O", 1), ("LDT", "M", 0), ("LE", "M", 1)]
+    assert _shape(_loop(schema, "PO1", "LS", "LDT"))[-1] == ("LM", "O", 0)
+
+
+def test_850_sch_loop_repeat_and_sln_adv_max_use():
+    schema = load_schema("850", "004010")
+    assert _loop(schema, "PO1", "SCH").repeat == 200
+    assert ("ADV", "O", 0) in _shape(_loop(schema, "PO1", "SLN"))
+    assert _shape(_loop(schema, "PO1", "N1"))[-1] == ("LDT", "O", 0)  # the N1 loop ends with an LDT loop
+    assert [n.label for n in schema.nodes[1:] if n.loop.id == "SCH" and n.tag == "SCH"] == ["295"]
+
+
+def test_850_header_n1_positions():
+    schema = load_schema("850", "004010")
+    labels = {n.tag: n.label for n in _loop(schema, "N1").body}
+    assert (labels["REF"], labels["PER"], labels["TD5"]) == ("350", "360", "390")
+
+
+def test_855_ack_is_a_loop_with_dtm():
+    schema = load_schema("855", "004010")
+    ack = _loop(schema, "PO1", "ACK")
+    assert (ack.req, ack.repeat) == ("O", 104)
+    assert _shape(ack) == [("ACK", "O", 1), ("DTM", "O", 1)]
+    assert ack.trigger.label == "270"
+    tags = [t[0] for t in _shape(_loop(schema, "PO1"))]
+    assert tags[tags.index("ACK") :] == ["ACK", "MAN", "AMT", "CTB", "TXI", "QTY", "PKG", "SCH", "N9", "N1", "SLN"]
+    assert ("CTP", "O", 0) in _shape(_loop(schema, "PO1"))  # a segment in the 855, not a loop
+    assert _loop(schema, "PO1", "SLN", "SAC").repeat == 10
+
+
+def test_855_heading_max_uses():
+    schema = load_schema("855", "004010")
+    top = {t[0]: t for t in _shape(schema.root) if t[0] in ("CSH", "ITD", "PKG", "CTB")}
+    assert top == {"CSH": ("CSH", "O", 1), "ITD": ("ITD", "O", 5), "PKG": ("PKG", "O", 25), "CTB": ("CTB", "O", 0)}
+    n1 = _shape(_loop(schema, "N1"))
+    assert ("N4", "O", 1) in n1 and ("PKG", "O", 25) in n1 and n1[-1] == ("MSG", "O", 0)
+
+
+def test_856_hl_loop_has_lh1_hazardous_loop_and_sln_max_use():
+    schema = load_schema("856", "004010")
+    hl = _shape(_loop(schema, "HL"))
+    assert ("SLN", "O", 1000) in hl
+    assert [t[0] for t in _shape(_loop(schema, "HL", "LH1"))] == [
+        "LH1", "LH2", "LH3", "LFH", "LEP", "LH4", "LHT", "LHR", "PER", "LHE",
+    ]
+    assert _loop(schema, "HL", "LH1").repeat == 100
+
+
+def test_810_heading_v1_and_fa1_loops_and_it1_max_uses():
+    schema = load_schema("810", "004010")
+    top = [t[0] for t in _shape(schema.root)]
+    assert top[top.index("N9") : top.index("IT1") + 1] == ["N9", "V1", "FA1", "IT1"]
+    it1 = _shape(_loop(schema, "IT1"))
+    assert {("QTY", "O", 5), ("IT3", "O", 5), ("CTP", "O", 25)} <= set(it1)
+    labels = {n.tag: n.label for n in schema.root.body if hasattr(n, "tag")}
+    assert (labels["YNQ"], labels["PER"]) == ("055", "060")
+
+
+def test_transcribed_segments_qty_po3_it3_tax():
+    d = load_dictionary("004010")
+    qty = [(u.ref, u.req) for u in d.segments["QTY"].elements]
+    assert qty == [("673", "M"), ("380", "X"), ("C001", "O"), ("61", "X")]
+    assert [n.text for n in d.segments["QTY"].syntax] == ["R0204", "E0204"]
+    assert [u.ref for u in d.segments["PO3"].elements] == ["371", "373", "236", "212", "639", "380", "355", "352"]
+    assert [n.text for n in d.segments["PO3"].syntax] == ["L040305"]
+    assert [u.ref for u in d.segments["IT3"].elements] == ["382", "355", "368", "383", "371"]
+    assert [u.ref for u in d.segments["TAX"].elements] == ["325"] + ["309", "310"] * 5 + ["441", "1179"]
+    assert d.elements["383"].type == "R" and d.elements["383"].max == 9
+
+
+def test_ack04_optional_ack05_conditional():
+    ack = load_dictionary("004010").segments["ACK"]
+    assert (ack.elements[3].req, ack.elements[4].req) == ("O", "X")
+    assert "C0405" in [n.text for n in ack.syntax]
+
+
+def test_csh_has_agency_qualifier_at_csh06():
+    csh = load_dictionary("004010").segments["CSH"]
+    assert [u.ref for u in csh.elements] == ["563", "306", "610", "508", "373", "559", "560", "566", "954", "1004"]
+    assert [n.text for n in csh.syntax] == ["C0203", "P0607", "P0910"]

@@ -334,6 +334,63 @@ def test_repetitions_allowed_in_999_ctx():
     assert (f.element, f.repetition) == (1, 11)
 
 
+# ------------------------------------------------------------------ schema corrections (004010 structures)
+
+
+def test_850_ls_le_bounded_ldt_loop():
+    ls = ["LS*A", "LDT*AA*5*DA", "QTY*01*5", "LE*A"]
+    assert findings_of(po(insert={9: ls})) == []
+    f = one(findings_of(po(insert={9: ["LS*A", "LDT*AA*5*DA"]})), "SEGMENT_MISSING")  # LE closes the bound
+    assert (f.segment_id, f.loop_id) == ("LE", "LS")
+
+
+def test_850_header_lm_loop_lq_repeats_without_nte():
+    assert findings_of(po(insert={7: ["LM*VI", "LQ*0*A", "LQ*0*B"]})) == []  # after the N1 loop
+
+
+def test_850_po1_n1_loop_ends_with_ldt_loop():
+    assert findings_of(po(insert={9: ["N1*ST*STORE 2", "LDT*AA*5*DA", "QTY*01*5"]})) == []
+
+
+def test_855_ack_loop_takes_a_dtm():
+    ack = [
+        "ST*855*0001",
+        "BAK*00*AC*PO123*20240115",
+        "PO1*1*10*EA*9.25*PE*UP*123456789012",
+        "ACK*IA*10*EA*068*20240120",
+        "DTM*067*20240121",
+        "ACK*IB*5*EA",
+        "CTT*1",
+        "SE*8*0001",
+    ]
+    assert findings_of(ack, gs01="PR") == []
+    ack[3] = "ACK*IA*10*EA*068"  # C0405: ACK04 needs ACK05
+    f = one(findings_of(ack, gs01="PR"), "ELEMENT_CONDITIONAL_MISSING")
+    assert (f.segment_id, f.element, f.element_ref) == ("ACK", 5, "373")
+
+
+def test_qty_and_po3_elements_are_checked():
+    f = one(findings_of(po(insert={8: ["PO3*PQ**CAT*1.5**10*EA", "QTY*01"]})), "ELEMENT_CONDITIONAL_MISSING")
+    assert (f.segment_id, f.element_ref) == ("QTY", "380")  # R0204
+    f = one(findings_of(po(insert={8: ["PO3*PQ***1.5**10*EA"]})), "ELEMENT_CONDITIONAL_MISSING")
+    assert (f.segment_id, f.element) == ("PO3", 3)  # L040305: a unit price needs PO303 or PO305
+    assert findings_of(po(insert={8: ["PO3*PQ**CAT*1.5**10*EA"]})) == []
+
+
+def test_csh_agency_qualifier_and_special_services_pair():
+    assert findings_of(po(insert={3: ["CSH*SC*****VI*X1"]})) == []  # CSH06 559 / CSH07 560 (P0607)
+    f = one(findings_of(po(insert={3: ["CSH*******X1"]})), "ELEMENT_CONDITIONAL_MISSING")
+    assert (f.segment_id, f.element, f.element_ref) == ("CSH", 6, "559")
+
+
+def test_810_it3_elements_are_checked():
+    inv = ["ST*810*0001", "BIG*20240101*INV1", "IT1*1*1*EA*9.25", "IT3*2", "TDS*925", "SE*6*0001"]
+    f = one(findings_of(inv, gs01="IN"), "ELEMENT_CONDITIONAL_MISSING")
+    assert (f.segment_id, f.element, f.element_ref) == ("IT3", 2, "355")  # P0102
+    inv[3] = "IT3*2*CA"
+    assert findings_of(inv, gs01="IN") == []
+
+
 # ------------------------------------------------------------------ HL hierarchy (856)
 
 ASN = [
