@@ -273,3 +273,17 @@ def test_csh_has_agency_qualifier_at_csh06():
     csh = load_dictionary("004010").segments["CSH"]
     assert [u.ref for u in csh.elements] == ["563", "306", "610", "508", "373", "559", "560", "566", "954", "1004"]
     assert [n.text for n in csh.syntax] == ["C0203", "P0607", "P0910"]
+
+
+def test_transcribed_004010_segments_have_their_elements():
+    # Segments once left as `elements: null`, now transcribed from published 004010 layouts.
+    d = load_dictionary("004010")
+    refs = {tag: [u.ref for u in d.segments[tag].elements] for tag in ("DTP", "DMG", "PCT", "CRC", "BAL", "DIS")}
+    assert refs["DTP"] == ["374", "1250", "1251"]
+    assert refs["DMG"] == ["1250", "1251", "1068", "1067", "1109", "1066", "26", "659", "380"]
+    assert refs["PCT"] == ["1004", "954"]
+    assert refs["CRC"] == ["1136", "1073", "1321", "1321", "1321", "1321", "1321"]
+    assert refs["BAL"] == ["951", "522", "782"]
+    assert refs["DIS"] == ["653", "654", "655", "656", "657", "657"]
+    assert [u.ref for u in d.segments["BEG"].elements][10:] == ["786", "640"]
+    assert len(d.segments["ISS"].elements) == 8

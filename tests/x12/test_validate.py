@@ -391,6 +391,25 @@ def test_810_it3_elements_are_checked():
     assert findings_of(inv, gs01="IN") == []
 
 
+
+def test_beg_has_twelve_elements_in_004010():
+    # 004010 BEG ends with BEG11 (786 Security Level Code) and BEG12 (640 Transaction Type Code).
+    assert findings_of(po((1, "BEG*00*SA*PO1**20240115******01*DR"))) == []
+    f = one(findings_of(po((1, "BEG*00*SA*PO1**20240115******01*DR*X"))), "TOO_MANY_ELEMENTS")
+    assert (f.segment, f.element) == (2, 13)
+    f = one(findings_of(po((1, "BEG*00*SA*PO1**20240115*******D"))), "ELEMENT_TOO_SHORT")
+    assert (f.element, f.element_ref) == (12, "640")
+
+
+def test_iss_has_eight_elements_in_004010():
+    # 004010 ISS07 (380 Quantity) and ISS08 (81 Weight) follow the three quantity/unit pairs.
+    inv = ["ST*810*0001", "BIG*20240101*INV1", "IT1*1*1*EA*9.25", "TDS*925", "ISS*1*CA*****5*12.5", "SE*6*0001"]
+    assert findings_of(inv, gs01="IN") == []
+    inv[4] = "ISS*1*CA*****5*12.5*X"
+    f = one(findings_of(inv, gs01="IN"), "TOO_MANY_ELEMENTS")
+    assert (f.segment_id, f.element) == ("ISS", 9)
+
+
 # ------------------------------------------------------------------ HL hierarchy (856)
 
 ASN = [
