@@ -26,6 +26,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "outbound": "outbound",
         "archive": "var/archive",
     },
+    "partners": {
+        "folder": "partner_profiles",
+    },
     "x12": {
         "chunk_size": 1 << 20,
         "max_segment_length": 1 << 24,

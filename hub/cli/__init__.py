@@ -15,6 +15,7 @@ def main() -> None:
 
 def _register() -> None:
     from hub.cli.edifact import edifact
+    from hub.cli.partner import partner
     from hub.cli.run import config_group, run
     from hub.cli.schema import schema
     from hub.cli.x12 import x12
@@ -24,6 +25,7 @@ def _register() -> None:
     main.add_command(run)
     main.add_command(config_group)
     main.add_command(schema)
+    main.add_command(partner)
 
 
 _register()

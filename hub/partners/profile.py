@@ -1,0 +1,380 @@
+"""The partner profile as typed, frozen dataclasses (one ``partner_profiles/<id>.yaml``).
+
+The YAML is checked against ``profile.schema.json`` and by :mod:`hub.partners.load`
+before these are built, so the builders here trust their input.  Defaults live
+here and are repeated as ``default`` in the JSON Schema (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, ClassVar
+
+from hub.edi.core import Delimiters
+
+X12 = "x12"
+EDIFACT = "edifact"
+STANDARDS = (X12, EDIFACT)
+
+X12_DOCUMENTS = ("850", "855", "856", "810", "997", "999")
+EDIFACT_DOCUMENTS = ("ORDERS", "ORDRSP", "DESADV", "INVOIC", "CONTRL")
+ACK_DOCUMENTS = ("997", "999", "CONTRL")
+
+INBOUND = "inbound"
+OUTBOUND = "outbound"
+
+SECRET_PATTERN = r"^(\$\{[A-Za-z_][A-Za-z0-9_]*\}|file:\S.*)$"
+_SECRET_RE = re.compile(SECRET_PATTERN)
+_ENV_RE = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
+
+LINE_ENDINGS = {"none": "", "lf": "\n", "crlf": "\r\n"}
+
+
+def standard_of(document_type: str) -> str:
+    """``x12`` for 850..999, ``edifact`` for ORDERS..CONTRL."""
+    return X12 if document_type in X12_DOCUMENTS else EDIFACT
+
+
+def is_secret_reference(value: object) -> bool:
+    """True for ``${ENV_NAME}`` and ``file:/path``: the only forms a credential may take in a profile."""
+    return isinstance(value, str) and _SECRET_RE.match(value) is not None
+
+
+def resolve_secret(reference: str, environ: Mapping[str, str] | None = None) -> str:
+    """The secret a reference points to (environment variable, or the file's text without its final newline)."""
+    environ = os.environ if environ is None else environ
+    match = _ENV_RE.match(reference)
+    if match:
+        name = match.group(1)
+        if name not in environ:
+            raise KeyError(f"environment variable {name} is not set")
+        return environ[name]
+    if reference.startswith("file:") and is_secret_reference(reference):
+        return Path(reference[5:]).read_text(encoding="utf-8").rstrip("\r\n")
+    raise ValueError("not a secret reference: use '${ENV_NAME}' or 'file:/path'")
+
+
+# ------------------------------------------------------------------ identities
+
+
+@dataclass(frozen=True, slots=True)
+class PartyId:
+    """An envelope identity: X12 ISA05/06 (or 07/08), EDIFACT UNB 0004/0007 (or 0010/0007)."""
+
+    id: str
+    qualifier: str | None = None
+
+    def key(self) -> tuple[str, str]:
+        """What two identities are compared on (X12 IDs are space-padded in the ISA)."""
+        return ((self.qualifier or "").strip(), self.id.strip())
+
+    def __str__(self) -> str:
+        return f"{self.qualifier}/{self.id}" if self.qualifier else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class X12Identity:
+    sender: PartyId
+    """The partner: ISA05 qualifier, ISA06 id."""
+    receiver: PartyId
+    """Us: ISA07 qualifier, ISA08 id."""
+    application_sender: str
+    """GS02 (the partner's application code)."""
+    application_receiver: str
+    """GS03 (ours)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EdifactIdentity:
+    sender: PartyId
+    """The partner: UNB S002 (0004 id, 0007 qualifier)."""
+    receiver: PartyId
+    """Us: UNB S003 (0010 id, 0007 qualifier)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Identities:
+    x12: X12Identity | None = None
+    edifact: EdifactIdentity | None = None
+
+    def sender(self, standard: str) -> PartyId | None:
+        ident = self.x12 if standard == X12 else self.edifact if standard == EDIFACT else None
+        return ident.sender if ident is not None else None
+
+
+# ------------------------------------------------------------------- documents
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentSpec:
+    """One document exchanged: ``type`` (850, ORDERS...), ``direction``, ``version``, ``mapping`` name."""
+
+    type: str
+    direction: str
+    version: str
+    mapping: str | None = None
+    """A mapping name such as ``common/850.004010``, resolved under ``mappings/`` by the mapping loader."""
+
+    @property
+    def standard(self) -> str:
+        return standard_of(self.type)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type, "direction": self.direction, "version": self.version}
+        if self.mapping is not None:
+            out["mapping"] = self.mapping
+        return out
+
+
+# -------------------------------------------------------------------- channels
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """A transport binding; ``type`` picks the subclass (folder now; sftp and as2 come later)."""
+
+    type: ClassVar[str] = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type}
+
+    def describe(self) -> str:
+        return self.type
+
+
+@dataclass(frozen=True, slots=True)
+class FolderChannel(Channel):
+    type: ClassVar[str] = "folder"
+    path: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "path": self.path}
+
+    def describe(self) -> str:
+        return f"folder:{self.path}"
+
+
+CHANNEL_TYPES: dict[str, type[Channel]] = {"folder": FolderChannel}
+"""``type`` -> class; a new transport adds its class here and its branch in profile.schema.json."""
+
+
+@dataclass(frozen=True, slots=True)
+class Channels:
+    inbound: Channel
+    outbound: Channel
+
+
+# ------------------------------------------------------------ acknowledgments
+
+
+@dataclass(frozen=True, slots=True)
+class AckPolicy:
+    x12_functional: str = "997"
+    """The functional acknowledgment we send for X12: ``997``, ``999`` or ``none``."""
+    ta1: str = "when_requested"
+    """``never``, ``when_requested`` (ISA14 = 1) or ``always``."""
+    edifact_contrl: str = "always"
+    """``none``, ``errors_only`` or ``always``."""
+    expected_within_minutes: int | None = 1440
+    """SLA for the partner's acknowledgment of what we send; ``None``: none expected."""
+
+
+# ---------------------------------------------------------------------- syntax
+
+
+@dataclass(frozen=True, slots=True)
+class X12Syntax:
+    element: str = "*"
+    component: str = ">"
+    repetition: str | None = "^"
+    segment: str = "~"
+    line_ending: str = "none"
+
+    def delimiters(self) -> Delimiters:
+        return Delimiters(
+            element=self.element,
+            component=self.component,
+            segment=self.segment,
+            repetition=self.repetition,
+            segment_suffix=LINE_ENDINGS[self.line_ending],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EdifactSyntax:
+    una: str = ":+.? '"
+    """Component, element, decimal mark, release, repetition (space: none), segment."""
+    send_una: bool = True
+    line_ending: str = "none"
+
+    def delimiters(self) -> Delimiters:
+        una = self.una
+        return Delimiters(
+            component=una[0],
+            element=una[1],
+            decimal=una[2],
+            release=una[3],
+            repetition=None if una[4] == " " else una[4],
+            segment=una[5],
+            segment_suffix=LINE_ENDINGS[self.line_ending],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Syntax:
+    x12: X12Syntax = field(default_factory=X12Syntax)
+    edifact: EdifactSyntax = field(default_factory=EdifactSyntax)
+
+
+# ------------------------------------------------------------- control numbers
+
+
+@dataclass(frozen=True, slots=True)
+class Counter:
+    start: int = 1
+    width: int = 9
+
+    def format(self, value: int) -> str:
+        return str(value).zfill(self.width)
+
+
+@dataclass(frozen=True, slots=True)
+class ControlNumberPolicy:
+    per_partner: bool = True
+    """True: this partner has its own counters; False: the hub-wide ones."""
+    interchange: Counter = field(default_factory=lambda: Counter(1, 9))
+    group: Counter = field(default_factory=lambda: Counter(1, 9))
+    transaction: Counter = field(default_factory=lambda: Counter(1, 4))
+
+
+# --------------------------------------------------------------------- profile
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerProfile:
+    """One trading partner, from ``partner_profiles/<id>.yaml``."""
+
+    id: str
+    name: str
+    identities: Identities
+    documents: tuple[DocumentSpec, ...]
+    channels: Channels
+    active: bool = True
+    acknowledgments: AckPolicy = field(default_factory=AckPolicy)
+    syntax: Syntax = field(default_factory=Syntax)
+    control_numbers: ControlNumberPolicy = field(default_factory=ControlNumberPolicy)
+    leniency: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    """Finding code -> ``error`` | ``warning`` | ``ignore``."""
+    source: str = field(default="", compare=False)
+    """The file the profile was read from, as given."""
+    lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
+    """Key path (``documents[0].mapping``) -> line in ``source``, for later error messages."""
+
+    @property
+    def standards(self) -> tuple[str, ...]:
+        """The standards of the documents exchanged, in ``STANDARDS`` order."""
+        used = {d.standard for d in self.documents}
+        return tuple(s for s in STANDARDS if s in used)
+
+    def documents_for(self, direction: str, standard: str | None = None) -> list[DocumentSpec]:
+        return [d for d in self.documents if d.direction == direction and (standard is None or d.standard == standard)]
+
+    def document(self, type: str, direction: str, version: str | None = None) -> DocumentSpec | None:
+        for d in self.documents:
+            if d.type == type and d.direction == direction and (version is None or d.version == version):
+                return d
+        return None
+
+    def where(self, key_path: str) -> str:
+        """``file:line`` of a key path (the closest enclosing key that has a line)."""
+        path = key_path
+        while path:
+            if path in self.lines:
+                return f"{self.source}:{self.lines[path]}"
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        return f"{self.source}:1"
+
+    def to_json(self) -> dict[str, Any]:
+        """A summary for ``edihub partner list --json``."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "active": self.active,
+            "standards": list(self.standards),
+            "documents": [d.to_json() for d in self.documents],
+            "channels": {"inbound": self.channels.inbound.to_json(), "outbound": self.channels.outbound.to_json()},
+            "source": self.source,
+        }
+
+
+# -------------------------------------------------------------------- building
+
+
+def _party(data: Mapping[str, Any]) -> PartyId:
+    return PartyId(id=data["id"], qualifier=data.get("qualifier"))
+
+
+def _counter(data: Mapping[str, Any] | None, width: int) -> Counter:
+    data = data or {}
+    return Counter(start=data.get("start", 1), width=data.get("width", width))
+
+
+def build_profile(data: Mapping[str, Any], source: str = "", lines: Mapping[str, int] | None = None) -> PartnerProfile:
+    """A :class:`PartnerProfile` from data already checked against the schema."""
+    ids = data["identities"]
+    x12 = edifact = None
+    if "x12" in ids:
+        d = ids["x12"]
+        sender, receiver = _party(d["sender"]), _party(d["receiver"])
+        x12 = X12Identity(
+            sender=sender,
+            receiver=receiver,
+            application_sender=d.get("application_sender", sender.id),
+            application_receiver=d.get("application_receiver", receiver.id),
+        )
+    if "edifact" in ids:
+        d = ids["edifact"]
+        edifact = EdifactIdentity(sender=_party(d["sender"]), receiver=_party(d["receiver"]))
+    channels = data["channels"]
+    acks = data.get("acknowledgments", {})
+    default_acks = AckPolicy()
+    syntax = data.get("syntax", {})
+    numbers = data.get("control_numbers", {})
+    return PartnerProfile(
+        id=data["id"],
+        name=data["name"],
+        active=data.get("active", True),
+        identities=Identities(x12=x12, edifact=edifact),
+        documents=tuple(
+            DocumentSpec(type=d["type"], direction=d["direction"], version=d["version"], mapping=d.get("mapping"))
+            for d in data["documents"]
+        ),
+        channels=Channels(inbound=build_channel(channels["inbound"]), outbound=build_channel(channels["outbound"])),
+        acknowledgments=AckPolicy(
+            x12_functional=acks.get("x12", {}).get("functional", default_acks.x12_functional),
+            ta1=acks.get("x12", {}).get("ta1", default_acks.ta1),
+            edifact_contrl=acks.get("edifact", {}).get("contrl", default_acks.edifact_contrl),
+            expected_within_minutes=acks.get("expected_within_minutes", default_acks.expected_within_minutes),
+        ),
+        syntax=Syntax(x12=X12Syntax(**syntax.get("x12", {})), edifact=EdifactSyntax(**syntax.get("edifact", {}))),
+        control_numbers=ControlNumberPolicy(
+            per_partner=numbers.get("per_partner", True),
+            interchange=_counter(numbers.get("interchange"), 9),
+            group=_counter(numbers.get("group"), 9),
+            transaction=_counter(numbers.get("transaction"), 4),
+        ),
+        leniency=MappingProxyType(dict(data.get("leniency", {}))),
+        source=source,
+        lines=MappingProxyType(dict(lines or {})),
+    )
+
+
+def build_channel(data: Mapping[str, Any]) -> Channel:
+    cls = CHANNEL_TYPES[data["type"]]
+    return cls(**{k: v for k, v in data.items() if k != "type"})
