@@ -15,6 +15,7 @@ def main() -> None:
 
 def _register() -> None:
     from hub.cli.edifact import edifact
+    from hub.cli.map import map_command
     from hub.cli.partner import partner
     from hub.cli.run import config_group, run
     from hub.cli.schema import schema
@@ -26,6 +27,7 @@ def _register() -> None:
     main.add_command(config_group)
     main.add_command(schema)
     main.add_command(partner)
+    main.add_command(map_command)
 
 
 _register()

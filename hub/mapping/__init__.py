@@ -1,0 +1,32 @@
+"""Declarative YAML mappings between X12 transaction sets and canonical documents (see README.md here).
+
+>>> from hub.mapping import load_mapping
+>>> m = load_mapping("common/850.004010")          # checked now: MappingError names file:line: key
+>>> doc = m.to_canonical(transaction)              # a valid canonical document dict
+"""
+
+from hub.mapping.inbound import build_tree, convert, to_canonical
+from hub.mapping.language import (
+    Group,
+    Mapping,
+    MappingError,
+    Rule,
+    find_mapping_file,
+    load_mapping,
+    parse_field,
+    parse_location,
+)
+
+__all__ = [
+    "Group",
+    "Mapping",
+    "MappingError",
+    "Rule",
+    "build_tree",
+    "convert",
+    "find_mapping_file",
+    "load_mapping",
+    "parse_field",
+    "parse_location",
+    "to_canonical",
+]

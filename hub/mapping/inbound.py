@@ -1,0 +1,283 @@
+"""Inbound: one X12 transaction set -> one canonical document dict, following a :class:`Mapping`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from hub.canonical import load_document
+from hub.canonical.documents import SCHEMA_VERSION
+from hub.canonical.model import DocumentError
+from hub.edi.core import Delimiters
+from hub.edi.x12.schema import COMPLEX, ENTER, ERROR, ITERATE, Loop, TransactionSchema
+from hub.mapping.language import FALLBACK, PASS, ElementRef, FieldPath, Group, Mapping, MappingError, Rule, SegmentSpec
+
+
+@dataclass(eq=False, slots=True)
+class Instance:
+    """One iteration of a loop (or the whole set for the root): its own segments and its child loops."""
+
+    loop: Loop
+    segments: list[list[str]] = field(default_factory=list)
+    children: list[Instance] = field(default_factory=list)
+
+
+def build_tree(schema: TransactionSchema, segments: list[list[str]]) -> Instance:
+    """Sorts the segments into loop iterations the way the validator's walk does."""
+    root = Instance(schema.root)
+    stack = [root]
+    state = 0
+    for seg in segments:
+        nxt, kind, arg = schema.transition(state, seg[0])
+        if kind == ERROR:
+            stack[-1].segments.append(seg)  # misplaced: kept where it was met
+            continue
+        state = nxt
+        node = schema.nodes[nxt]
+        loop = arg if kind in (ENTER, ITERATE) else (arg.loop if kind == COMPLEX else None)
+        if loop is not None:
+            while len(stack) > 1 and stack[-1].loop is not loop.parent:
+                stack.pop()
+            inst = Instance(loop)
+            stack[-1].children.append(inst)
+            stack.append(inst)
+        else:
+            while len(stack) > 1 and stack[-1].loop is not node.loop:
+                stack.pop()
+        stack[-1].segments.append(seg)
+    return root
+
+
+class _Context:
+    def __init__(self, mapping: Mapping, tx: Any) -> None:
+        self.mapping = mapping
+        self.tx = tx
+        self.delimiters: Delimiters = tx.delimiters
+        self.envelope = {"ISA": tx.interchange.isa, "GS": tx.group.gs if tx.group is not None else ["GS"]}
+        self.label = f"transaction set {tx.type} {tx.control_number!r} (set {tx.index + 1})"
+
+    def fail(self, rule: Rule, message: str) -> MappingError:
+        return MappingError(f"{self.mapping.name}: {self.label}: {rule.where}: {rule.field}: {message}")
+
+    def value(self, seg: list[str], ref: ElementRef) -> str:
+        raw = seg[ref.pos] if ref.pos < len(seg) else ""
+        if ref.component is not None:
+            comps = self.delimiters.components(raw)
+            raw = comps[ref.component - 1] if ref.component <= len(comps) else ""
+        return raw.strip()
+
+    def matches(self, seg: list[str], spec: SegmentSpec) -> bool:
+        return seg[0] == spec.tag and all(self.value(seg, c.element) in c.values for c in spec.conditions)
+
+    def find(self, segments: list[list[str]], spec: SegmentSpec) -> list[str] | None:
+        if spec.tag in self.envelope and not any(s[0] == spec.tag for s in segments):
+            seg = self.envelope[spec.tag]
+            return seg if self.matches(seg, spec) else None
+        n = 0
+        for seg in segments:
+            if self.matches(seg, spec):
+                n += 1
+                if n == spec.occurrence:
+                    return seg
+        return None
+
+
+def convert(kind: str, value: str) -> Any:
+    """EDI text -> canonical JSON value; ``ValueError`` when the text does not fit ``kind``."""
+    if kind == "string":
+        return value
+    if kind == "integer":
+        return int(value)
+    if kind == "boolean":
+        if value not in ("true", "false"):
+            raise ValueError("not true/false")
+        return value == "true"
+    if kind == "date":
+        if len(value) == 6 and value.isdigit():
+            yy = int(value[:2])
+            value = f"{20 if yy < 50 else 19}{value}"
+        if len(value) != 8 or not value.isdigit():
+            raise ValueError("not a date CCYYMMDD or YYMMDD")
+        return date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
+    if kind == "time":
+        if len(value) not in (4, 6, 7, 8) or not value.isdigit():
+            raise ValueError("not a time HHMM or HHMMSS[d[d]]")
+        hh, mm, ss = int(value[:2]), int(value[2:4]), int(value[4:6] or 0)
+        if hh > 23 or mm > 59 or ss > 59:
+            raise ValueError("not a time of day")
+        return f"{hh:02d}:{mm:02d}:{ss:02d}"
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise ValueError("not a number") from None
+    if not number.is_finite() or value.strip() != value:
+        raise ValueError("not a number")
+    if kind[0] == "N":
+        if "." in value:
+            raise ValueError(f"not an implied-decimal number ({kind})")
+        number = number.scaleb(-int(kind[1:]))
+    text = format(number, "f")
+    if text.startswith("-") and text.lstrip("-0.") == "":
+        text = text[1:]
+    return text
+
+
+def _put(obj: dict[str, Any], path: FieldPath, value: Any) -> None:
+    steps = path.steps
+    for n, step in enumerate(steps):
+        last = n == len(steps) - 1
+        if step.index is None and step.select is None:
+            if last:
+                obj[step.name] = value
+            else:
+                obj = obj.setdefault(step.name, {})
+            continue
+        items = obj.setdefault(step.name, [])
+        if step.select is not None:
+            key, want = step.select
+            found = next((i for i in items if isinstance(i, dict) and i.get(key) == want), None)
+            if found is None:
+                found = {key: want}
+                items.append(found)
+            obj = found
+            continue
+        if last:
+            if step.index < len(items):
+                items[step.index] = value
+            else:
+                items.append(value)
+            return
+        while len(items) <= step.index:
+            items.append({})
+        obj = items[step.index]
+
+
+class _Applier:
+    def __init__(self, ctx: _Context) -> None:
+        self.ctx = ctx
+
+    def rule_value(self, r: Rule, raw: str | None) -> Any:
+        ctx = self.ctx
+        if r.const is not None:
+            raw_value = r.const
+            kind = "boolean" if r.conversion == "boolean" else r.conversion
+            return convert(kind, raw_value) if kind in ("boolean", "integer") else raw_value
+        if not raw:
+            if r.default is None:
+                return None
+            raw = r.default
+            if r.conversion in ("boolean", "integer"):
+                return convert(r.conversion, raw)
+            return raw
+        if r.table is not None:
+            table = ctx.mapping.tables[r.table]
+            if raw in table:
+                raw = table[raw]
+            elif FALLBACK in table:
+                raw = raw if table[FALLBACK] == PASS else table[FALLBACK]
+            else:
+                raise ctx.fail(r, f"{r.edi} {raw!r} is not in table {r.table} (add it, or a '{FALLBACK}' entry)")
+            if r.conversion in ("boolean", "integer"):
+                try:
+                    return convert(r.conversion, raw)
+                except ValueError as exc:
+                    raise ctx.fail(r, f"table {r.table} gives {raw!r}: {exc}") from None
+            return raw
+        try:
+            return convert(r.conversion, raw)
+        except ValueError as exc:
+            raise ctx.fail(r, f"{r.edi} {raw!r}: {exc}") from None
+
+    def apply_rules(self, rules: list[Rule], out: dict[str, Any], lookup) -> bool:
+        """Applies ``rules``; ``lookup(rule)`` gives the raw EDI text.  True when any EDI value was found."""
+        found = False
+        pending_consts = []
+        for r in rules:
+            if r.edi is None:
+                pending_consts.append(r)
+                continue
+            raw = lookup(r)
+            if raw:
+                found = True
+            value = self.rule_value(r, raw)
+            if value is not None:
+                _put(out, r.field, value)
+        for r in pending_consts:
+            _put(out, r.field, self.rule_value(r, None))
+        return found
+
+    def scope(self, g: Group, inst: Instance, out: dict[str, Any]) -> bool:
+        ctx = self.ctx
+
+        def lookup(r: Rule) -> str | None:
+            here: Instance | None = inst
+            for spec in r.edi.loops:
+                kids = [c for c in here.children if c.loop.id == spec.tag and c.segments]
+                here = next((c for c in kids if ctx.matches(c.segments[0], spec)), None)
+                if here is None:
+                    return None
+            seg = ctx.find(here.segments, r.edi.segment)
+            return None if seg is None else ctx.value(seg, r.edi.element)
+
+        found = self.apply_rules(g.rules, out, lookup)
+        for sub in g.groups:
+            found = self.fill(sub, inst, out) or found
+        return found
+
+    def fill(self, g: Group, inst: Instance, out: dict[str, Any]) -> bool:
+        ctx = self.ctx
+        items: list[dict[str, Any]] = []
+        if g.loop is not None:
+            for child in inst.children:
+                if child.loop is g.schema_loop and child.segments and ctx.matches(child.segments[0], g.loop):
+                    item: dict[str, Any] = {}
+                    if self.scope(g, child, item):
+                        items.append(item)
+        elif g.segment is not None:
+            spec = SegmentSpec(g.segment.tag, g.segment.conditions)
+            for seg in inst.segments:
+                if ctx.matches(seg, spec):
+                    item = {}
+                    def seg_lookup(r: Rule, seg: list[str] = seg) -> str | None:
+                        return ctx.value(seg, r.edi.element) if ctx.matches(seg, r.edi.segment) else None
+
+                    if self.apply_rules(g.rules, item, seg_lookup):
+                        items.append(item)
+        elif g.pairs:
+            tag = g.pairs[0][0].tag
+            for seg in inst.segments:
+                if seg[0] != tag:
+                    continue
+                for pair in g.pairs:
+                    values = (ctx.value(seg, pair[0]), ctx.value(seg, pair[1]))
+                    if not values[0] and not values[1]:
+                        continue
+                    item = {}
+                    if self.apply_rules(g.rules, item, lambda r, v=values: v[r.edi.pair_item - 1]):
+                        items.append(item)
+        if items:
+            target = out
+            for step in g.field.steps[:-1]:
+                target = target.setdefault(step.name, {})
+            target.setdefault(g.field.steps[-1].name, []).extend(items)
+        return bool(items)
+
+
+def to_canonical(mapping: Mapping, tx: Any) -> dict[str, Any]:
+    """The canonical document for ``tx``, validated; :class:`MappingError` naming the set and the field."""
+    ctx = _Context(mapping, tx)
+    if tx.type != mapping.transaction:
+        raise MappingError(f"{mapping.name}: {ctx.label}: this mapping reads {mapping.transaction}, not {tx.type}")
+    assert mapping.schema is not None
+    segments = tx.segments[:-1] if tx.se is not None else tx.segments
+    tree = build_tree(mapping.schema, segments)
+    body: dict[str, Any] = {}
+    _Applier(ctx).scope(mapping.root, tree, body)
+    doc = {"document_type": mapping.document, "schema_version": SCHEMA_VERSION, **body}
+    try:
+        return load_document(doc).to_json()
+    except DocumentError as exc:
+        problems = "; ".join(exc.errors)
+        raise MappingError(f"{mapping.name}: {ctx.label}: the mapped document is not valid: {problems}") from None

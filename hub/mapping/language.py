@@ -1,0 +1,817 @@
+"""The mapping language: YAML text -> checked :class:`Mapping` (see ``hub/mapping/README.md``).
+
+Everything that can be checked without a file is checked here, when the
+mapping is loaded: every segment, element, loop and qualifier against the X12
+schema of the transaction set, every field path against the canonical
+dataclasses, every table name and every table/constant value against the
+field's closed list of values.  Each error names ``file:line: key``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, get_args, get_origin
+
+import yaml
+
+from hub.canonical import DOCUMENT_CLASSES
+from hub.canonical.model import Model, _split
+from hub.edi.x12.schema import Loop, SegNode, TransactionSchema, load_schema, resolve_version
+
+TYPES = ("string", "decimal", "integer", "date", "time", "boolean") + tuple(f"N{i}" for i in range(10))
+ENVELOPE = {"ISA": 16, "GS": 8}  # envelope segments readable from the header: element count
+FALLBACK = "*"  # table key used for any code not listed
+PASS = "="  # a fallback value meaning: keep the code as received
+
+
+class MappingError(ValueError):
+    """A mapping that cannot be loaded (``errors``: every ``file:line: key: problem``) or applied."""
+
+    def __init__(self, errors: list[str] | str) -> None:
+        self.errors = [errors] if isinstance(errors, str) else list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+# ------------------------------------------------------------------ locations
+
+_ELEMENT_RE = re.compile(r"([A-Z][A-Z0-9]{1,2}?)(\d{2})(?:-(\d{1,2}))?\Z")
+_SEGSPEC_RE = re.compile(r"([A-Z][A-Z0-9]{1,2})(?:\[([^\]]*)\])?(?:#(\d+))?\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class ElementRef:
+    """``BEG03`` (element 3 of BEG) or ``MEA04-01`` (component 1 of composite element 4)."""
+
+    tag: str
+    pos: int
+    component: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.tag}{self.pos:02d}" + (f"-{self.component:02d}" if self.component else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """``REF01=DP|IA``: the element holds one of ``values``."""
+
+    element: ElementRef
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSpec:
+    """``REF[REF01=DP]#2``: the 2nd REF of the scope whose REF01 is DP."""
+
+    tag: str
+    conditions: tuple[Condition, ...] = ()
+    occurrence: int = 1
+
+    def __str__(self) -> str:
+        text = self.tag
+        if self.conditions:
+            text += "[" + ",".join(f"{c.element}={'|'.join(c.values)}" for c in self.conditions) + "]"
+        return text + (f"#{self.occurrence}" if self.occurrence != 1 else "")
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a rule's value sits: an element of a segment of the scope, or ``$n`` of a pair group."""
+
+    segment: SegmentSpec | None
+    element: ElementRef | None
+    pair_item: int | None = None  # 1 or 2 for ``$1``/``$2`` inside a ``pairs`` group
+    text: str = ""
+    loops: tuple[SegmentSpec, ...] = ()  # ``PID/PID05``: first matching iteration of child loop PID
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_element(text: str) -> ElementRef:
+    m = _ELEMENT_RE.match(text)
+    if not m:
+        raise ValueError(f"{text!r} is not an element reference such as BEG03 or MEA04-01")
+    tag, pos, comp = m.groups()
+    return ElementRef(tag, int(pos), int(comp) if comp else None)
+
+
+def parse_segment(text: str) -> SegmentSpec:
+    m = _SEGSPEC_RE.match(text.strip())
+    if not m:
+        raise ValueError(f"{text!r} is not a segment such as N1, REF[REF01=DP] or N3#2")
+    tag, conds, occ = m.groups()
+    conditions = []
+    for part in (conds or "").split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ValueError(f"condition {part!r} must be ELEMENT=VALUE[|VALUE...]")
+        left, right = part.split("=", 1)
+        ref = parse_element(left.strip())
+        if ref.tag != tag:
+            raise ValueError(f"condition {part!r} does not test an element of {tag}")
+        values = tuple(v.strip() for v in right.split("|"))
+        if not all(values):
+            raise ValueError(f"condition {part!r} has an empty value")
+        conditions.append(Condition(ref, values))
+    occurrence = int(occ) if occ else 1
+    if occurrence < 1:
+        raise ValueError(f"{text!r}: occurrences count from #1")
+    return SegmentSpec(tag, tuple(conditions), occurrence)
+
+
+def parse_location(text: str) -> Location:
+    text = text.strip()
+    if "/" in text:
+        *loop_texts, rest = text.split("/")
+        inner = parse_location(rest)
+        if inner.pair_item is not None:
+            raise ValueError(f"{text!r}: $1/$2 take no loop prefix")
+        loops = tuple(parse_segment(t) for t in loop_texts)
+        return Location(inner.segment, inner.element, None, text, loops)
+    if text in ("$1", "$2"):
+        return Location(None, None, int(text[1]), text)
+    if "." in text:
+        seg_text, _, el_text = text.rpartition(".")
+        seg = parse_segment(seg_text)
+        el = parse_element(el_text)
+        if el.tag != seg.tag:
+            raise ValueError(f"{el_text!r} is not an element of {seg.tag}")
+        return Location(seg, el, None, text)
+    el = parse_element(text)
+    return Location(SegmentSpec(el.tag), el, None, text)
+
+
+# ------------------------------------------------------------------ field paths
+
+_STEP_RE = re.compile(r"([a-z_][a-z0-9_]*)(?:\[(\d+|[a-z_][a-z0-9_]*=[^\]]+)\])?\Z")
+
+
+@dataclass(frozen=True, slots=True)
+class FieldStep:
+    name: str
+    index: int | None = None
+    select: tuple[str, str] | None = None  # (key, value): the list item whose key holds value
+
+
+@dataclass(frozen=True, slots=True)
+class FieldPath:
+    steps: tuple[FieldStep, ...]
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def parse_field(text: str) -> FieldPath:
+    steps = []
+    for part in text.strip().split("."):
+        m = _STEP_RE.match(part)
+        if not m:
+            raise ValueError(f"{text!r}: {part!r} is not a field name, name[0] or name[key=value]")
+        name, sel = m.groups()
+        if sel is None:
+            steps.append(FieldStep(name))
+        elif sel.isdigit():
+            steps.append(FieldStep(name, index=int(sel)))
+        else:
+            key, _, value = sel.partition("=")
+            steps.append(FieldStep(name, select=(key, value)))
+    return FieldPath(tuple(steps), text.strip())
+
+
+def _field_hint(cls: type[Model], name: str) -> Any:
+    for info in cls._fields():
+        if info.name == name:
+            return info.hint
+    return None
+
+
+def resolve_field(cls: type[Model], path: FieldPath, *, want_list: bool = False) -> Any:
+    """The base type hint at the end of ``path`` from ``cls``; ``ValueError`` naming the bad step."""
+    current: Any = cls
+    for n, step in enumerate(path.steps):
+        last = n == len(path.steps) - 1
+        if not (isinstance(current, type) and issubclass(current, Model)):
+            raise ValueError(f"{path}: {step.name!r} is below a value that has no fields")
+        hint = _field_hint(current, step.name)
+        if hint is None:
+            known = ", ".join(i.name for i in current._fields())
+            raise ValueError(f"{path}: {current.__name__} has no field {step.name!r} (fields: {known})")
+        base, _ = _split(hint)
+        if get_origin(base) is list:
+            (item,) = get_args(base)
+            item, _ = _split(item)
+            if step.index is None and step.select is None:
+                if last and want_list:
+                    return item
+                raise ValueError(f"{path}: {step.name!r} is a list; write {step.name}[0] or {step.name}[key=value]")
+            if step.select is not None:
+                key, value = step.select
+                if not (isinstance(item, type) and issubclass(item, Model)) or _field_hint(item, key) is None:
+                    raise ValueError(f"{path}: the items of {step.name!r} have no field {key!r}")
+                check_value(_split(_field_hint(item, key))[0], value, f"{path}: {key}")
+            current = item
+        else:
+            if step.index is not None or step.select is not None:
+                raise ValueError(f"{path}: {step.name!r} is not a list")
+            current = base
+    if want_list:
+        raise ValueError(f"{path}: a group's field must be a list of objects")
+    if isinstance(current, type) and issubclass(current, Model):
+        raise ValueError(f"{path}: {current.__name__} is an object; map its fields ({path}.<field>)")
+    return current
+
+
+def check_value(base: Any, value: Any, what: str) -> None:
+    """``ValueError`` when ``value`` (text from the YAML) cannot go into a field of type ``base``."""
+    if get_origin(base) is Literal:
+        if value not in get_args(base):
+            raise ValueError(f"{what}: {value!r} is not one of {', '.join(get_args(base))}")
+    elif base is bool and value not in ("true", "false"):
+        raise ValueError(f"{what}: {value!r} is not true or false")
+
+
+def default_type(base: Any, element_type: str | None) -> str:
+    """The conversion used when a rule names none: from the canonical type, then the X12 element type."""
+    if base is Decimal:
+        if element_type and element_type[0] == "N" and element_type[1:].isdigit():
+            return element_type
+        return "decimal"
+    if base is date:
+        return "date"
+    if base is time:
+        return "time"
+    if base is int:
+        return "integer"
+    if base is bool:
+        return "boolean"
+    return "string"
+
+
+# ------------------------------------------------------------------ rules and groups
+
+
+@dataclass(slots=True)
+class Rule:
+    """One EDI location <-> one canonical field, with an optional table, conversion, default or constant."""
+
+    field: FieldPath
+    edi: Location | None
+    type: str | None = None
+    table: str | None = None
+    default: str | None = None
+    const: str | None = None
+    where: str = ""
+    remove: bool = False
+    # filled in by checking
+    conversion: str = "string"
+    target: Any = str
+
+
+@dataclass(slots=True)
+class Group:
+    """A list field filled with one item per loop iteration, per segment occurrence or per element pair."""
+
+    field: FieldPath
+    loop: SegmentSpec | None = None  # the loop's ID with conditions on its first segment
+    segment: SegmentSpec | None = None
+    pairs: tuple[tuple[ElementRef, ElementRef], ...] = ()
+    rules: list[Rule] = field(default_factory=list)
+    groups: list[Group] = field(default_factory=list)
+    where: str = ""
+    remove: bool = False
+    # filled in by checking
+    schema_loop: Loop | None = None
+    item: Any = None
+
+    @property
+    def kind(self) -> str:
+        return "loop" if self.loop else "segment" if self.segment else "pairs" if self.pairs else "root"
+
+
+@dataclass(slots=True)
+class Mapping:
+    """A loaded, checked mapping: ``to_canonical`` reads a transaction set into a canonical document."""
+
+    name: str
+    path: str
+    document: str
+    standard: str
+    transaction: str
+    version: str
+    tables: dict[str, dict[str, str]]
+    root: Group
+    extends: str | None = None
+    schema: TransactionSchema | None = None
+    chain: tuple[str, ...] = ()
+
+    def to_canonical(self, tx: Any) -> dict[str, Any]:
+        from hub.mapping.inbound import to_canonical
+
+        return to_canonical(self, tx)
+
+
+# ------------------------------------------------------------------ YAML with lines
+
+
+def _compose(text: str, name: str) -> tuple[Any, dict[tuple, int]]:
+    """The YAML as plain dicts/lists/strings (no implicit typing: ``002`` stays ``"002"``) and key lines."""
+    lines: dict[tuple, int] = {}
+    try:
+        node = yaml.compose(text, Loader=yaml.BaseLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        raise MappingError(f"{name}:{line}: YAML syntax: {exc.problem or exc}") from exc
+    if node is None:
+        raise MappingError(f"{name}:1: the file is empty")
+
+    errors: list[str] = []
+
+    def build(n: yaml.Node, path: tuple, line: int) -> Any:
+        lines.setdefault(path, line)
+        if isinstance(n, yaml.MappingNode):
+            out: dict[str, Any] = {}
+            for k, v in n.value:
+                key = k.value if isinstance(k, yaml.ScalarNode) else str(k.start_mark)
+                kline = k.start_mark.line + 1
+                if key in out:
+                    errors.append(f"{name}:{kline}: {_fmt(path + (key,))}: duplicate key")
+                    continue
+                out[key] = build(v, path + (key,), kline)
+            return out
+        if isinstance(n, yaml.SequenceNode):
+            return [build(v, path + (i,), v.start_mark.line + 1) for i, v in enumerate(n.value)]
+        return n.value
+
+    data = build(node, (), node.start_mark.line + 1)
+    if errors:
+        raise MappingError(errors)
+    return data, lines
+
+
+def _fmt(path: tuple) -> str:
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
+    return out or "(top)"
+
+
+# ------------------------------------------------------------------ parsing one file
+
+TOP_KEYS = {"document", "standard", "transaction", "version", "extends", "description", "tables", "header", "groups",
+            "lines"}
+RULE_KEYS = {"edi", "field", "type", "table", "default", "const", "remove", "description"}
+GROUP_KEYS = {"field", "loop", "segment", "pairs", "rules", "groups", "remove", "description"}
+
+
+@dataclass(slots=True)
+class _Raw:
+    name: str
+    path: str
+    top: dict[str, Any]
+    tables: dict[str, dict[str, str]]
+    root: Group
+
+
+class _Parser:
+    def __init__(self, name: str, path: str, lines: dict[tuple, int]) -> None:
+        self.name, self.path, self.lines, self.errors = name, path, lines, []
+
+    def where(self, key: tuple) -> str:
+        line = self.lines.get(key)
+        while line is None and key:
+            key = key[:-1]
+            line = self.lines.get(key)
+        return f"{self.path}:{line or 1}"
+
+    def error(self, key: tuple, message: str) -> None:
+        self.errors.append(f"{self.where(key)}: {_fmt(key)}: {message}")
+
+    def rule(self, data: Any, key: tuple) -> Rule | None:
+        if not isinstance(data, dict):
+            self.error(key, "a rule is a mapping such as {edi: BEG03, field: number}")
+            return None
+        for k in data:
+            if k not in RULE_KEYS:
+                self.error(key + (k,), f"unknown key (allowed: {', '.join(sorted(RULE_KEYS))})")
+        if "field" not in data or not isinstance(data["field"], str):
+            self.error(key, "a rule needs field: <canonical field path>")
+            return None
+        try:
+            fpath = parse_field(data["field"])
+        except ValueError as exc:
+            self.error(key + ("field",), str(exc))
+            return None
+        remove = data.get("remove") == "true"
+        edi = None
+        if "edi" in data:
+            try:
+                edi = parse_location(str(data["edi"]))
+            except ValueError as exc:
+                self.error(key + ("edi",), str(exc))
+                return None
+        elif "const" not in data and not remove:
+            self.error(key, "a rule needs edi: <location> or const: <value>")
+            return None
+        if "const" in data and ("table" in data or "default" in data):
+            self.error(key + ("const",), "a constant takes no table or default")
+        for k in ("type", "table", "default", "const"):
+            if k in data and not isinstance(data[k], str):
+                self.error(key + (k,), "must be a single value")
+                return None
+        if "type" in data and data["type"] not in TYPES:
+            self.error(key + ("type",), f"unknown type {data['type']!r} (known: {', '.join(TYPES)})")
+        return Rule(
+            field=fpath,
+            edi=edi,
+            type=data.get("type"),
+            table=data.get("table"),
+            default=data.get("default"),
+            const=data.get("const"),
+            where=f"{self.where(key)}: {_fmt(key)}",
+            remove=remove,
+        )
+
+    def rules(self, data: Any, key: tuple) -> list[Rule]:
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            self.error(key, "must be a list of rules")
+            return []
+        return [r for i, item in enumerate(data) if (r := self.rule(item, key + (i,))) is not None]
+
+    def group(self, data: Any, key: tuple) -> Group | None:
+        if not isinstance(data, dict):
+            self.error(key, "a group is a mapping with field, loop/segment/pairs and rules")
+            return None
+        for k in data:
+            if k not in GROUP_KEYS:
+                self.error(key + (k,), f"unknown key (allowed: {', '.join(sorted(GROUP_KEYS))})")
+        if not isinstance(data.get("field"), str):
+            self.error(key, "a group needs field: <list field>")
+            return None
+        try:
+            fpath = parse_field(data["field"])
+        except ValueError as exc:
+            self.error(key + ("field",), str(exc))
+            return None
+        g = Group(field=fpath, where=f"{self.where(key)}: {_fmt(key)}", remove=data.get("remove") == "true")
+        kinds = [k for k in ("loop", "segment", "pairs") if k in data]
+        if len(kinds) > 1:
+            self.error(key, f"a group takes one of loop, segment or pairs, not {' and '.join(kinds)}")
+        try:
+            if "loop" in data:
+                g.loop = parse_segment(str(data["loop"]))
+            if "segment" in data:
+                g.segment = parse_segment(str(data["segment"]))
+        except ValueError as exc:
+            self.error(key + (kinds[0],), str(exc))
+        if "pairs" in data:
+            pairs = data["pairs"]
+            ok = isinstance(pairs, list) and pairs and all(isinstance(p, list) and len(p) == 2 for p in pairs)
+            if not ok:
+                self.error(key + ("pairs",), "pairs: a list of [qualifier, value] elements, e.g. [PO106, PO107]")
+            else:
+                try:
+                    g.pairs = tuple((parse_element(a), parse_element(b)) for a, b in pairs)
+                except ValueError as exc:
+                    self.error(key + ("pairs",), str(exc))
+        g.rules = self.rules(data.get("rules"), key + ("rules",))
+        g.groups = self.groups(data.get("groups"), key + ("groups",))
+        return g
+
+    def groups(self, data: Any, key: tuple) -> list[Group]:
+        if data is None:
+            return []
+        if not isinstance(data, list):
+            self.error(key, "must be a list of groups")
+            return []
+        return [g for i, item in enumerate(data) if (g := self.group(item, key + (i,))) is not None]
+
+    def tables(self, data: Any) -> dict[str, dict[str, str]]:
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            self.error(("tables",), "must map table names to {code: value}")
+            return {}
+        out = {}
+        for name, table in data.items():
+            if not isinstance(table, dict) or not all(isinstance(v, str) for v in table.values()):
+                self.error(("tables", name), "a table maps codes to single values")
+                continue
+            out[name] = dict(table)
+        return out
+
+
+def _parse_file(name: str, path: Path) -> _Raw:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"{path}:1: cannot read the mapping: {exc}") from exc
+    data, lines = _compose(text, str(path))
+    p = _Parser(name, str(path), lines)
+    if not isinstance(data, dict):
+        raise MappingError(f"{path}:1: the top level must be a mapping (document, transaction, header...)")
+    for k in data:
+        if k not in TOP_KEYS:
+            p.error((k,), f"unknown key (allowed: {', '.join(sorted(TOP_KEYS))})")
+    root = Group(field=FieldPath((), ""), where=f"{path}:1")
+    root.rules = p.rules(data.get("header"), ("header",))
+    root.groups = p.groups(data.get("groups"), ("groups",))
+    if "lines" in data:
+        lines_group = p.group(data["lines"], ("lines",))
+        if lines_group is not None:
+            root.groups.append(lines_group)
+    tables = p.tables(data.get("tables"))
+    if p.errors:
+        raise MappingError(p.errors)
+    top = {k: data[k] for k in ("document", "standard", "transaction", "version", "extends") if k in data}
+    for k, v in top.items():
+        if not isinstance(v, str):
+            raise MappingError(f"{p.where((k,))}: {k}: must be a single value")
+    return _Raw(name, str(path), top, tables, root)
+
+
+# ------------------------------------------------------------------ extends: merging
+
+
+def _merge_rules(base: list[Rule], child: list[Rule]) -> list[Rule]:
+    out = list(base)
+    for r in child:
+        idx = next((i for i, b in enumerate(out) if b.field.text == r.field.text), None)
+        if r.remove:
+            if idx is not None:
+                out.pop(idx)
+            continue
+        if idx is None:
+            out.append(r)
+        else:
+            out[idx] = r
+    return out
+
+
+def _merge_groups(base: list[Group], child: list[Group]) -> list[Group]:
+    out = list(base)
+    for g in child:
+        idx = next((i for i, b in enumerate(out) if b.field.text == g.field.text), None)
+        if g.remove:
+            if idx is not None:
+                out.pop(idx)
+            continue
+        if idx is None:
+            out.append(g)
+            continue
+        b = out[idx]
+        merged = replace(b, rules=_merge_rules(b.rules, g.rules), groups=_merge_groups(b.groups, g.groups))
+        if g.loop or g.segment or g.pairs:  # the child re-anchors the group
+            merged.loop, merged.segment, merged.pairs, merged.where = g.loop, g.segment, g.pairs, g.where
+        out[idx] = merged
+    return out
+
+
+# ------------------------------------------------------------------ checking against schema and canonical
+
+
+class _Checker:
+    def __init__(self, mapping: Mapping) -> None:
+        self.m = mapping
+        self.errors: list[str] = []
+        assert mapping.schema is not None
+        self.schema = mapping.schema
+        self.dictionary = mapping.schema.dictionary
+
+    def err(self, where: str, message: str) -> None:
+        self.errors.append(f"{where}: {message}")
+
+    def element_type(self, ref: ElementRef, where: str) -> str | None:
+        """Checks ``ref`` against the dictionary; returns the element's X12 type (``N2``, ``R``, ``DT``...)."""
+        if ref.tag in ENVELOPE:
+            if not 1 <= ref.pos <= ENVELOPE[ref.tag] or ref.component:
+                self.err(where, f"{ref}: {ref.tag} has elements 01 to {ENVELOPE[ref.tag]:02d}")
+            return None
+        seg = self.dictionary.segments.get(ref.tag)
+        if seg is None:
+            self.err(where, f"{ref}: unknown segment {ref.tag!r} in the X12 {self.dictionary.version} dictionary")
+            return None
+        if seg.elements is None:
+            return None
+        if not 1 <= ref.pos <= len(seg.elements):
+            self.err(where, f"{ref}: {ref.tag} has elements 01 to {len(seg.elements):02d}")
+            return None
+        usage = seg.elements[ref.pos - 1]
+        if usage.composite:
+            comps = usage.definition.components  # type: ignore[union-attr]
+            if ref.component is None:
+                self.err(where, f"{ref}: {ref.tag}{ref.pos:02d} is a composite; name a component ({ref}-01)")
+                return None
+            if not 1 <= ref.component <= len(comps):
+                self.err(where, f"{ref}: composite {usage.ref} has components 01 to {len(comps):02d}")
+                return None
+            return comps[ref.component - 1][0].type
+        if ref.component is not None:
+            self.err(where, f"{ref}: {ref.tag}{ref.pos:02d} is not a composite")
+            return None
+        return usage.definition.type  # type: ignore[union-attr]
+
+    def segment_in(self, spec: SegmentSpec, loop: Loop, where: str, header: bool) -> None:
+        if header and spec.tag in ENVELOPE:
+            pass
+        else:
+            nodes = [n for n in loop.body if isinstance(n, SegNode) and n.tag == spec.tag]
+            if not nodes:
+                here = f"loop {loop.id}" if loop.id else f"the {self.schema.id} header (outside loops)"
+                tags = sorted({n.tag for n in loop.body if isinstance(n, SegNode)})
+                self.err(where, f"segment {spec.tag} is not in {here} (there: {', '.join(tags)})")
+                return
+            mx = max((n.max for n in nodes), key=lambda v: v or 10**9)
+            if mx and spec.occurrence > mx:
+                self.err(where, f"{spec}: {spec.tag} occurs at most {mx} time(s) there")
+        for c in spec.conditions:
+            self.element_type(c.element, where)
+
+    def rule(self, r: Rule, cls: Any, group: Group, loop: Loop, header: bool) -> None:
+        try:
+            base = resolve_field(cls, r.field)
+        except ValueError as exc:
+            self.err(r.where, str(exc))
+            return
+        r.target = base
+        el_type = None
+        if r.edi is not None:
+            if r.edi.pair_item is not None:
+                if group.kind != "pairs":
+                    self.err(r.where, f"{r.edi}: $1/$2 only make sense inside a pairs group")
+                elif group.pairs:
+                    el_type = self.element_type(group.pairs[0][r.edi.pair_item - 1], r.where)
+            else:
+                assert r.edi.segment is not None and r.edi.element is not None
+                if group.kind == "segment" and group.segment is not None:
+                    if r.edi.loops or r.edi.segment.tag != group.segment.tag:
+                        self.err(r.where, f"{r.edi}: this group reads one {group.segment.tag} segment at a time")
+                elif group.kind == "pairs":
+                    self.err(r.where, f"{r.edi}: inside a pairs group, read $1 (qualifier) or $2 (value)")
+                else:
+                    target = loop
+                    for spec in r.edi.loops:
+                        found = [c for c in target.body if isinstance(c, Loop) and c.id == spec.tag]
+                        if not found:
+                            self.err(r.where, f"{r.edi}: no loop {spec.tag} in {target.id or 'the header'}")
+                            return
+                        target = found[0]
+                        for c in spec.conditions:
+                            self.element_type(c.element, r.where)
+                    self.segment_in(r.edi.segment, target, r.where, header and not r.edi.loops)
+                el_type = self.element_type(r.edi.element, r.where)
+        if r.table is not None:
+            table = self.m.tables.get(r.table)
+            if table is None:
+                known = ", ".join(sorted(self.m.tables)) or "none"
+                self.err(r.where, f"table: unknown table {r.table!r} (tables: {known})")
+            else:
+                for code, value in table.items():
+                    if code == FALLBACK and value == PASS:
+                        continue
+                    try:
+                        check_value(base, value, f"table {r.table} [{code}]")
+                    except ValueError as exc:
+                        self.err(r.where, f"{exc} (field {r.field})")
+        for key in ("const", "default"):
+            value = getattr(r, key)
+            if value is not None:
+                try:
+                    check_value(base, value, f"{key}")
+                except ValueError as exc:
+                    self.err(r.where, f"{exc} (field {r.field})")
+        r.conversion = r.type or default_type(base, el_type)
+        if r.conversion == "boolean" and r.table is None and r.const is None and r.edi is not None:
+            self.err(r.where, f"{r.field} is true/false: give a table from the codes (e.g. {{T: 'true', P: 'false'}})")
+
+    def group(self, g: Group, cls: Any, loop: Loop, header: bool) -> None:
+        if g.kind == "root":
+            item, inner_loop, inner_header = cls, loop, header
+        else:
+            try:
+                item = resolve_field(cls, g.field, want_list=True)
+            except ValueError as exc:
+                self.err(g.where, str(exc))
+                return
+            if not (isinstance(item, type) and issubclass(item, Model)):
+                self.err(g.where, f"{g.field}: a group fills a list of objects")
+                return
+            inner_loop, inner_header = loop, False
+            if g.loop is not None:
+                found = [c for c in loop.body if isinstance(c, Loop) and c.id == g.loop.tag]
+                if not found:
+                    ids = sorted({c.id for c in loop.body if isinstance(c, Loop) and c.id})
+                    here = f"loop {loop.id}" if loop.id else f"the {self.schema.id} header"
+                    self.err(g.where, f"loop: no loop {g.loop.tag} in {here} (loops there: {', '.join(ids)})")
+                    return
+                inner_loop = found[0]
+                g.schema_loop = inner_loop
+                for c in g.loop.conditions:
+                    if c.element.tag != inner_loop.trigger.tag:
+                        self.err(g.where, f"loop: conditions test the loop's first segment {inner_loop.trigger.tag}")
+                    self.element_type(c.element, g.where)
+            elif g.segment is not None:
+                self.segment_in(g.segment, loop, g.where, header)
+            elif g.pairs:
+                tags = {ref.tag for pair in g.pairs for ref in pair}
+                if len(tags) != 1:
+                    self.err(g.where, "pairs: every element must be of one segment")
+                else:
+                    self.segment_in(SegmentSpec(tags.pop()), loop, g.where, header)
+                for pair in g.pairs:
+                    for ref in pair:
+                        self.element_type(ref, g.where)
+            else:
+                self.err(g.where, "a group needs loop:, segment: or pairs:")
+                return
+        g.item = item
+        for r in g.rules:
+            self.rule(r, item, g, inner_loop, inner_header)
+        for sub in g.groups:
+            if g.kind in ("segment", "pairs"):
+                self.err(sub.where, f"a {g.kind} group cannot hold groups")
+                continue
+            self.group(sub, item, inner_loop, inner_header)
+        seen: dict[str, str] = {}
+        for r in g.rules:
+            if r.field.text in seen:
+                self.err(r.where, f"field {r.field} is already mapped at {seen[r.field.text]}")
+            seen[r.field.text] = r.where
+
+
+# ------------------------------------------------------------------ loading
+
+
+def find_mapping_file(name: str, search_path: list[str] | tuple[str, ...]) -> Path:
+    for folder in search_path:
+        candidate = Path(folder) / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
+    raise MappingError(f"no mapping {name!r} ({name}.yaml) under {', '.join(map(str, search_path))}")
+
+
+def _load_raw(name: str, search_path: list[str] | tuple[str, ...], seen: tuple[str, ...]) -> tuple[_Raw, tuple]:
+    if name in seen:
+        raise MappingError(f"mapping {name!r} extends itself through {' -> '.join(seen + (name,))}")
+    raw = _parse_file(name, find_mapping_file(name, search_path))
+    base_name = raw.top.get("extends")
+    if not base_name:
+        return raw, (name,)
+    base, chain = _load_raw(base_name, search_path, seen + (name,))
+    top = {**base.top, **{k: v for k, v in raw.top.items() if k != "extends"}}
+    top["extends"] = base_name
+    tables = {k: dict(v) for k, v in base.tables.items()}
+    for tname, table in raw.tables.items():
+        tables[tname] = {**tables.get(tname, {}), **table}
+    root = replace(
+        base.root,
+        rules=_merge_rules(base.root.rules, raw.root.rules),
+        groups=_merge_groups(base.root.groups, raw.root.groups),
+    )
+    return _Raw(name, raw.path, top, tables, root), (name, *chain)
+
+
+def load_mapping(name: str, search_path: list[str] | tuple[str, ...] = ("mappings",)) -> Mapping:
+    """Load ``<search dir>/<name>.yaml`` (and what it extends), checked; :class:`MappingError` lists every problem."""
+    raw, chain = _load_raw(name, search_path, ())
+    where = raw.path
+    errors = []
+    for key in ("document", "standard", "transaction", "version"):
+        if key not in raw.top:
+            errors.append(f"{where}:1: {key}: missing (here or in the mapping it extends)")
+    if errors:
+        raise MappingError(errors)
+    top = raw.top
+    if top["standard"] != "x12":
+        raise MappingError(f"{where}:1: standard: only x12 mappings exist so far, not {top['standard']!r}")
+    if top["document"] not in DOCUMENT_CLASSES:
+        raise MappingError(f"{where}:1: document: {top['document']!r} is not one of {', '.join(DOCUMENT_CLASSES)}")
+    schema = load_schema(top["transaction"], resolve_version(top["version"]))
+    if schema is None:
+        raise MappingError(f"{where}:1: transaction: no X12 schema for {top['transaction']} {top['version']}")
+    mapping = Mapping(
+        name=name,
+        path=where,
+        document=top["document"],
+        standard="x12",
+        transaction=top["transaction"],
+        version=top["version"],
+        tables=raw.tables,
+        root=raw.root,
+        extends=top.get("extends"),
+        schema=schema,
+        chain=chain,
+    )
+    checker = _Checker(mapping)
+    checker.group(mapping.root, DOCUMENT_CLASSES[mapping.document], schema.root, True)
+    if checker.errors:
+        raise MappingError(checker.errors)
+    return mapping
