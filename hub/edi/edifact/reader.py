@@ -891,13 +891,7 @@ class EdifactReader(FindingCollector):
     def _end_interchange(self, unz: Segment):
         ic = self._ic
         assert ic is not None
-        if self._tx is not None:
-            yield self._end_message(complete=False)
-        if self._group is not None and not self._group.implicit:
-            yield self._end_group(None)
-        if self._implicit is not None:
-            yield GroupEnd(self._implicit)
-        self._group = None
+        yield from self._close_open_parts()
         ic.segment_count += 1
         ic.unz = unz
         pos = {"segment": ic.segment_count, "segment_id": "UNZ"}
@@ -917,9 +911,8 @@ class EdifactReader(FindingCollector):
         self._implicit = None
         yield InterchangeEnd(ic)
 
-    def _close_interchange(self, eof: bool):
-        ic = self._ic
-        assert ic is not None
+    def _close_open_parts(self):
+        """Close the message and group still open when the interchange ends (each missing trailer is a finding)."""
         if self._tx is not None:
             yield self._end_message(complete=False)
         if self._group is not None and not self._group.implicit:
@@ -927,6 +920,11 @@ class EdifactReader(FindingCollector):
         if self._implicit is not None:
             yield GroupEnd(self._implicit)
         self._group = None
+
+    def _close_interchange(self, eof: bool):
+        ic = self._ic
+        assert ic is not None
+        yield from self._close_open_parts()
         self._implicit = None
         self._add("UNZ_MISSING", f"interchange {ic.control_number} (UNB 0020) has no UNZ trailer"
                   + (" (the file ends first)" if eof else " (another UNA/UNB starts first)"),

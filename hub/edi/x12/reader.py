@@ -798,10 +798,7 @@ class X12Reader(FindingCollector):
     def _start_group(self, seg: Segment):
         ic = self._ic
         assert ic is not None
-        if self._tx is not None:
-            yield self._end_transaction(complete=False)
-        if self._group is not None:
-            yield self._end_group(None)
+        yield from self._close_open_parts()
         ic.segment_count += 1
         group = FunctionalGroup(index=len(ic.groups), interchange=ic, gs=seg)
         ic.groups.append(group)
@@ -1024,10 +1021,7 @@ class X12Reader(FindingCollector):
     def _end_interchange(self, iea: Segment):
         ic = self._ic
         assert ic is not None
-        if self._tx is not None:
-            yield self._end_transaction(complete=False)
-        if self._group is not None:
-            yield self._end_group(None)
+        yield from self._close_open_parts()
         ic.segment_count += 1
         ic.iea = iea
         pos = {"segment": ic.segment_count, "segment_id": "IEA"}
@@ -1057,14 +1051,18 @@ class X12Reader(FindingCollector):
         self._ic = None
         yield InterchangeEnd(ic)
 
-    def _close_interchange(self, eof: bool):
-        """Close the open interchange without an IEA."""
-        ic = self._ic
-        assert ic is not None
+    def _close_open_parts(self):
+        """Close the set and group still open when a group or interchange starts or ends (missing trailers)."""
         if self._tx is not None:
             yield self._end_transaction(complete=False)
         if self._group is not None:
             yield self._end_group(None)
+
+    def _close_interchange(self, eof: bool):
+        """Close the open interchange without an IEA."""
+        ic = self._ic
+        assert ic is not None
+        yield from self._close_open_parts()
         self._add(
             "IEA_MISSING",
             f"interchange {ic.control_number} (ISA13) has no IEA trailer"
