@@ -17,6 +17,7 @@ def _register() -> None:
     from hub.cli.edifact import edifact
     from hub.cli.map import map_command
     from hub.cli.partner import partner
+    from hub.cli.render import render
     from hub.cli.run import config_group, run
     from hub.cli.schema import schema
     from hub.cli.x12 import x12
@@ -28,6 +29,7 @@ def _register() -> None:
     main.add_command(schema)
     main.add_command(partner)
     main.add_command(map_command)
+    main.add_command(render)
 
 
 _register()

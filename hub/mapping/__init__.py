@@ -3,6 +3,8 @@
 >>> from hub.mapping import load_mapping
 >>> m = load_mapping("common/850.004010")          # checked now: MappingError names file:line: key
 >>> doc = m.to_canonical(transaction)              # a valid canonical document dict
+>>> body = m.to_edi(doc)                           # the segments between ST and SE
+>>> data = render(doc, profile)                    # a whole interchange, as bytes
 """
 
 from hub.mapping.inbound import build_tree, convert, to_canonical
@@ -16,8 +18,10 @@ from hub.mapping.language import (
     parse_field,
     parse_location,
 )
+from hub.mapping.outbound import ControlNumbers, render, to_edi
 
 __all__ = [
+    "ControlNumbers",
     "Group",
     "Mapping",
     "MappingError",
@@ -28,5 +32,7 @@ __all__ = [
     "load_mapping",
     "parse_field",
     "parse_location",
+    "render",
     "to_canonical",
+    "to_edi",
 ]

@@ -296,7 +296,7 @@ class Group:
 
 @dataclass(slots=True)
 class Mapping:
-    """A loaded, checked mapping: ``to_canonical`` reads a transaction set into a canonical document."""
+    """A loaded, checked mapping: ``to_canonical`` reads a transaction set, ``to_edi`` writes one."""
 
     name: str
     path: str
@@ -314,6 +314,12 @@ class Mapping:
         from hub.mapping.inbound import to_canonical
 
         return to_canonical(self, tx)
+
+    def to_edi(self, document: dict[str, Any], delimiters: Any = None) -> list[list[str]]:
+        """The transaction body (segments between ST and SE) for a canonical document: the rules read backwards."""
+        from hub.mapping.outbound import to_edi
+
+        return to_edi(self, document, delimiters)
 
 
 # ------------------------------------------------------------------ YAML with lines

@@ -1,0 +1,482 @@
+"""Outbound: one canonical document dict -> X12 segments (``to_edi``) or a whole interchange (``render``).
+
+The rules of a :class:`~hub.mapping.language.Mapping` are read backwards (see
+``hub/mapping/README.md``, "Outbound"):
+
+* a rule ``{edi, field, type?, table?}`` writes the field's value into its
+  element, converted back (ISO date -> CCYYMMDD, ``HH:MM:SS`` -> HHMM[SS],
+  decimals as given, ``N2`` -> implied decimals);
+* segment conditions (``REF[REF01=DP].REF02``) find the segment of the scope
+  holding those qualifiers, or create it with the first listed value of each;
+* tables are inverted: the first code listed for a canonical value wins; a
+  value listed nowhere goes out as is when the table has ``"*": "="``;
+  an element also written by a rule without a table (the kept ``code`` field)
+  takes that rule's value instead;
+* ``loop`` groups emit one loop iteration per list item, ``segment`` groups one
+  segment per item, ``pairs`` groups fill the pairs in order;
+* ``const`` rules and envelope rules (ISA, GS, ST) are not written here;
+* CTT01 (number of lines) and CTT02 (hash total of the lines' quantities) are
+  computed when the mapping maps them;
+* segments come out in the order of the transaction set's X12 structure,
+  trailing empty elements dropped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import io
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from hub.canonical import load_document
+from hub.canonical.model import DocumentError
+from hub.edi.core import Delimiters
+from hub.edi.x12.schema import Loop, SegNode
+from hub.mapping.language import (
+    ENVELOPE,
+    FALLBACK,
+    PASS,
+    ElementRef,
+    FieldPath,
+    Group,
+    Mapping,
+    MappingError,
+    Rule,
+    SegmentSpec,
+    load_mapping,
+)
+
+NOT_WRITTEN = set(ENVELOPE) | {"ST", "SE"}  # written by the envelope, not by the body rules
+SET_OF_DOCUMENT = {
+    "purchase_order": "850",
+    "purchase_order_ack": "855",
+    "ship_notice": "856",
+    "invoice": "810",
+    "functional_ack": "997",
+}
+FUNCTIONAL_IDS = {"850": "PO", "855": "PR", "856": "SH", "810": "IN", "997": "FA", "999": "FA"}
+
+# priority of what is written into an element: a computed count beats a plain rule (the kept code),
+# which beats an inverted table, which beats a qualifier taken from a location's condition
+_CONDITION, _TABLE, _PLAIN, _COMPUTED = 0, 1, 2, 3
+
+
+# ------------------------------------------------------------------ the segment tree being built
+
+
+@dataclass(eq=False, slots=True)
+class _Seg:
+    tag: str
+    values: dict[tuple[int, int | None], tuple[str, int]] = field(default_factory=dict)
+
+    def get(self, ref: ElementRef) -> str:
+        return self.values.get((ref.pos, ref.component), ("", 0))[0]
+
+    def set(self, ref: ElementRef, value: str, priority: int) -> None:
+        key = (ref.pos, ref.component)
+        old = self.values.get(key)
+        if old is None or not old[0] or priority > old[1]:
+            self.values[key] = (value, priority)
+
+    def matches(self, spec: SegmentSpec) -> bool:
+        return self.tag == spec.tag and all(self.get(c.element) in c.values for c in spec.conditions)
+
+    def qualify(self, spec: SegmentSpec) -> None:
+        for c in spec.conditions:
+            self.set(c.element, c.values[0], _CONDITION)
+
+    def elements(self, component: str) -> list[str]:
+        if not self.values:
+            return [self.tag]
+        last = max(pos for pos, _ in self.values)
+        out = [self.tag] + [""] * last
+        for pos in range(1, last + 1):
+            if (pos, None) in self.values:
+                out[pos] = self.values[(pos, None)][0]
+                continue
+            comps = {c: v for (p, c), (v, _) in self.values.items() if p == pos and c is not None and v}
+            if comps:
+                out[pos] = component.join(comps.get(i, "") for i in range(1, max(comps) + 1))
+        while len(out) > 1 and out[-1] == "":
+            out.pop()
+        return out
+
+
+@dataclass(eq=False, slots=True)
+class _Inst:
+    loop: Loop
+    segments: list[_Seg] = field(default_factory=list)
+    children: list[_Inst] = field(default_factory=list)
+
+    def segment(self, spec: SegmentSpec) -> _Seg:
+        """The ``spec.occurrence``-th segment matching ``spec``, created (qualified) when missing."""
+        found = [s for s in self.segments if s.matches(spec)]
+        while len(found) < spec.occurrence:
+            seg = _Seg(spec.tag)
+            seg.qualify(spec)
+            self.segments.append(seg)
+            found.append(seg)
+        return found[spec.occurrence - 1]
+
+    def child(self, loop: Loop, spec: SegmentSpec | None) -> _Inst:
+        """A new iteration of ``loop`` whose first segment holds the conditions of ``spec``."""
+        inst = _Inst(loop)
+        trigger = _Seg(loop.trigger.tag)
+        if spec is not None:
+            trigger.qualify(spec)
+        inst.segments.append(trigger)
+        self.children.append(inst)
+        return inst
+
+    def child_matching(self, spec: SegmentSpec) -> _Inst:
+        for c in self.children:
+            if c.loop.id == spec.tag and c.segments and c.segments[0].matches(spec):
+                return c
+        loop = next(n for n in self.loop.body if isinstance(n, Loop) and n.id == spec.tag)
+        return self.child(loop, spec)
+
+
+def _serialise(inst: _Inst, component: str, out: list[list[str]]) -> None:
+    emitted: set[int] = set()
+    for node in inst.loop.body:
+        if isinstance(node, SegNode):
+            if node.tag in NOT_WRITTEN:
+                continue
+            for seg in inst.segments:
+                if seg.tag == node.tag and id(seg) not in emitted:
+                    emitted.add(id(seg))
+                    out.append(seg.elements(component))
+        else:
+            for child in inst.children:
+                if child.loop is node:
+                    _serialise(child, component, out)
+
+
+# ------------------------------------------------------------------ values
+
+
+def _get(obj: Any, path: FieldPath) -> Any:
+    for step in path.steps:
+        if not isinstance(obj, dict):
+            return None
+        obj = obj.get(step.name)
+        if step.index is not None:
+            obj = obj[step.index] if isinstance(obj, list) and step.index < len(obj) else None
+        elif step.select is not None:
+            key, want = step.select
+            items = obj if isinstance(obj, list) else []
+            obj = next((i for i in items if isinstance(i, dict) and i.get(key) == want), None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def unconvert(kind: str, value: Any, max_length: int | None = None) -> str:
+    """Canonical JSON value -> EDI text, the inverse of :func:`hub.mapping.inbound.convert`."""
+    text = _text(value)
+    if kind in ("string", "integer", "boolean", "decimal"):
+        return text
+    if kind == "date":
+        try:
+            day = _dt.date.fromisoformat(text)
+        except ValueError:
+            raise ValueError("not an ISO date YYYY-MM-DD") from None
+        return day.strftime("%y%m%d" if max_length == 6 else "%Y%m%d")
+    if kind == "time":
+        try:
+            moment = _dt.time.fromisoformat(text)
+        except ValueError:
+            raise ValueError("not a time HH:MM[:SS]") from None
+        return moment.strftime("%H%M%S" if moment.second else "%H%M")
+    try:  # N0..N9: implied decimals
+        number = Decimal(text).scaleb(int(kind[1:]))
+    except (InvalidOperation, ValueError):
+        raise ValueError("not a number") from None
+    if number != number.to_integral_value():
+        raise ValueError(f"has more decimals than {kind} holds")
+    return format(number.to_integral_value(), "f")
+
+
+# ------------------------------------------------------------------ writer
+
+
+class _Writer:
+    def __init__(self, mapping: Mapping, delimiters: Delimiters | None) -> None:
+        self.m = mapping
+        self.delimiters = delimiters
+        self.pending: list[tuple[_Seg, ElementRef, str]] = []  # table misses: fine if a plain rule fills them
+        self.prefix = ""  # the list item being written, e.g. "lines[0]." (for error messages)
+        assert mapping.schema is not None
+        self.dictionary = mapping.schema.dictionary
+
+    def fail(self, r: Rule, message: str) -> MappingError:
+        return MappingError(f"{self.m.name}: {r.where}: {self.prefix}{r.field}: {message}")
+
+    def max_length(self, ref: ElementRef) -> int | None:
+        seg = self.dictionary.segments.get(ref.tag)
+        if seg is None or seg.elements is None or ref.component is not None or ref.pos > len(seg.elements):
+            return None
+        usage = seg.elements[ref.pos - 1]
+        return None if usage.composite else usage.definition.max  # type: ignore[union-attr]
+
+    def encode(self, r: Rule, value: Any, ref: ElementRef) -> tuple[str | None, int]:
+        """(EDI text, priority) for ``value``; (None, _) when the table has no code for it."""
+        if r.table is not None:
+            text = _text(value)
+            table = self.m.tables[r.table]
+            for code, mapped in table.items():
+                if code != FALLBACK and mapped == text:
+                    return code, _TABLE
+            if table.get(FALLBACK) == PASS:
+                return text, _TABLE
+            return None, _TABLE
+        try:
+            return unconvert(r.conversion, value, self.max_length(ref)), _PLAIN
+        except ValueError as exc:
+            raise self.fail(r, f"{value!r} cannot be written to {r.edi}: {exc}") from None
+
+    def check(self, r: Rule, text: str) -> None:
+        d = self.delimiters
+        if d is None:
+            return
+        for name, ch in (("element", d.element), ("segment", d.segment), ("component", d.component),
+                         ("repetition", d.repetition)):
+            if ch and ch in text:
+                raise self.fail(
+                    r, f"{text!r} contains the interchange's {name} delimiter {ch!r} and cannot be written to {r.edi}"
+                )
+
+    def write(self, r: Rule, value: Any, seg: _Seg, ref: ElementRef) -> None:
+        text, priority = self.encode(r, value, ref)
+        if text is None:
+            self.pending.append((seg, ref, f"{self.fail(r, f'{value!r} has no code in table {r.table}')}"))
+            return
+        if text == "":
+            return
+        self.check(r, text)
+        seg.set(ref, text, priority)
+
+    def scope(self, g: Group, inst: _Inst, item: dict[str, Any]) -> None:
+        for r in g.rules:
+            if r.edi is None or r.const is not None:
+                continue
+            if r.edi.segment is None or (r.edi.segment.tag in NOT_WRITTEN and not r.edi.loops):
+                continue
+            value = _get(item, r.field)
+            if value is None or value == "":
+                continue
+            here = inst
+            for spec in r.edi.loops:
+                here = here.child_matching(spec)
+            assert r.edi.element is not None
+            self.write(r, value, here.segment(r.edi.segment), r.edi.element)
+        for sub in g.groups:
+            self.fill(sub, inst, item)
+
+    def fill(self, g: Group, inst: _Inst, out: dict[str, Any]) -> None:
+        items = _get(out, g.field)
+        if not isinstance(items, list):
+            return
+        items = [i for i in items if isinstance(i, dict)]
+        outer = self.prefix
+        if g.loop is not None:
+            assert g.schema_loop is not None
+            for n, item in enumerate(items):
+                self.prefix = f"{outer}{g.field}[{n}]."
+                self.scope(g, inst.child(g.schema_loop, g.loop), item)
+        elif g.segment is not None:
+            for n, item in enumerate(items):
+                self.prefix = f"{outer}{g.field}[{n}]."
+                seg = _Seg(g.segment.tag)
+                seg.qualify(g.segment)
+                inst.segments.append(seg)
+                for r in g.rules:
+                    if r.edi is None or r.const is not None or r.edi.element is None:
+                        continue
+                    value = _get(item, r.field)
+                    if value is not None and value != "":
+                        if r.edi.segment is not None:
+                            seg.qualify(r.edi.segment)  # PER[PER03=TE].PER04 also writes PER03
+                        self.write(r, value, seg, r.edi.element)
+        elif g.pairs:
+            if not items:
+                return
+            if len(items) > len(g.pairs):
+                raise MappingError(
+                    f"{self.m.name}: {g.where}: {outer}{g.field}: {len(items)} items but only {len(g.pairs)} "
+                    f"element pairs to write them to"
+                )
+            seg = inst.segment(SegmentSpec(g.pairs[0][0].tag))
+            for n, (item, pair) in enumerate(zip(items, g.pairs, strict=False)):
+                self.prefix = f"{outer}{g.field}[{n}]."
+                for r in g.rules:
+                    if r.edi is None or r.const is not None or r.edi.pair_item is None:
+                        continue
+                    value = _get(item, r.field)
+                    if value is not None and value != "":
+                        self.write(r, value, seg, pair[r.edi.pair_item - 1])
+        self.prefix = outer
+
+
+def _counts(mapping: Mapping, root: _Inst) -> None:
+    """CTT01 = number of lines, CTT02 = hash total of the lines' quantities (element 02 of the line segment)."""
+    mapped = {(r.edi.element.tag, r.edi.element.pos) for r in mapping.root.rules if r.edi and r.edi.element}
+    if ("CTT", 1) not in mapped and ("CTT", 2) not in mapped:
+        return
+    lines_group = next((g for g in mapping.root.groups if g.field.text == "lines" and g.schema_loop), None)
+    if lines_group is None:
+        return
+    lines = [c for c in root.children if c.loop is lines_group.schema_loop]
+    ctt = root.child_matching(SegmentSpec("CTT")).segment(SegmentSpec("CTT"))
+    if ("CTT", 1) in mapped:
+        ctt.set(ElementRef("CTT", 1), str(len(lines)), _COMPUTED)
+    if ("CTT", 2) in mapped:
+        total = Decimal(0)
+        for line in lines:
+            with contextlib.suppress(InvalidOperation):
+                total += Decimal(line.segments[0].get(ElementRef(line.segments[0].tag, 2)) or "0")
+        ctt.set(ElementRef("CTT", 2), format(total, "f"), _COMPUTED)
+
+
+def to_edi(mapping: Mapping, document: dict[str, Any], delimiters: Delimiters | None = None) -> list[list[str]]:
+    """The transaction body (the segments between ST and SE) for a canonical ``document``.
+
+    With ``delimiters``, a value holding one of them is a :class:`MappingError` naming the field.
+    """
+    if not isinstance(document, dict):
+        raise MappingError(f"{mapping.name}: a canonical document is a JSON object, not {type(document).__name__}")
+    if document.get("document_type") != mapping.document:
+        raise MappingError(
+            f"{mapping.name}: this mapping writes {mapping.document} documents, not {document.get('document_type')!r}"
+        )
+    try:
+        doc = load_document(document).to_json()
+    except DocumentError as exc:
+        raise MappingError(f"{mapping.name}: the document is not valid: {'; '.join(exc.errors)}") from None
+    assert mapping.schema is not None
+    writer = _Writer(mapping, delimiters)
+    root = _Inst(mapping.schema.root)
+    writer.scope(mapping.root, root, doc)
+    _counts(mapping, root)
+    for seg, ref, message in writer.pending:
+        if not seg.get(ref):
+            raise MappingError(message)
+    out: list[list[str]] = []
+    _serialise(root, delimiters.component if delimiters else ">", out)
+    return out
+
+
+# ------------------------------------------------------------------ a whole interchange
+
+
+class ControlCounter(Protocol):
+    def take(self, kind: str) -> int:
+        """The next control number of ``kind``: ``interchange`` (ISA13), ``group`` (GS06), ``transaction`` (ST02)."""
+        ...
+
+
+@dataclass(slots=True)
+class ControlNumbers:
+    """A simple in-memory counter: each ``take`` returns the current number of that kind, then adds one."""
+
+    interchange: int = 1
+    group: int = 1
+    transaction: int = 1
+
+    def take(self, kind: str) -> int:
+        value = getattr(self, kind)
+        setattr(self, kind, value + 1)
+        return value
+
+
+def render(
+    document: dict[str, Any],
+    profile: Any,
+    control_numbers: ControlCounter | None = None,
+    *,
+    mapping: Mapping | None = None,
+    mappings: list[str] | tuple[str, ...] = ("mappings",),
+    when: _dt.datetime | None = None,
+    test: bool | None = None,
+) -> bytes:
+    """One canonical document as a whole interchange ISA/GS/ST..SE/GE/IEA for the partner of ``profile``.
+
+    We are the sender: ISA05/ISA06 and GS02 are the profile's receiver identity (us),
+    ISA07/ISA08 and GS03 the partner's.  Delimiters and line ending come from the
+    profile's X12 syntax; control numbers from ``control_numbers`` (default: a fresh
+    :class:`ControlNumbers`, so 1, 1 and 1), formatted to the profile's widths.  The
+    mapping is the one the profile names for the outbound document type, unless
+    ``mapping`` is given.  ``test`` (default: the document's ``source.test``) sets ISA15 to T.
+    """
+    doc_type = document.get("document_type") if isinstance(document, dict) else None
+    tx_type = SET_OF_DOCUMENT.get(str(doc_type))
+    if tx_type is None:
+        raise MappingError(f"no X12 transaction set for document_type {doc_type!r}")
+    version = None
+    if mapping is None:
+        spec = profile.document(tx_type, "outbound")
+        if spec is None or not spec.mapping:
+            raise MappingError(f"partner {profile.id!r} has no outbound {tx_type} document with a mapping")
+        mapping = load_mapping(spec.mapping, mappings)
+        version = spec.version
+    tx_type = mapping.transaction
+    version = version or mapping.version
+    ident = profile.identities.x12
+    if ident is None:
+        raise MappingError(f"partner {profile.id!r} has no X12 identities")
+    functional_id = FUNCTIONAL_IDS.get(tx_type)
+    if functional_id is None:
+        raise MappingError(f"no functional group ID known for transaction set {tx_type}")
+    isa_version = version[:5]
+    delimiters = profile.syntax.x12.delimiters()
+    if isa_version < "00402" and delimiters.repetition:
+        delimiters = Delimiters(
+            element=delimiters.element,
+            component=delimiters.component,
+            segment=delimiters.segment,
+            repetition=None,
+            segment_suffix=delimiters.segment_suffix,
+        )
+    body = mapping.to_edi(document, delimiters=delimiters)
+    counter = control_numbers if control_numbers is not None else ControlNumbers()
+    policy = profile.control_numbers
+    isa13 = policy.interchange.format(counter.take("interchange"))
+    gs06 = policy.group.format(counter.take("group"))
+    st02 = policy.transaction.format(counter.take("transaction"))
+    if test is None:
+        test = bool((document.get("source") or {}).get("test"))
+    when = when or _dt.datetime.now(_dt.UTC)
+    from hub.edi.x12.writer import X12Writer
+
+    stream = io.BytesIO()
+    w = X12Writer(stream, delimiters)
+    w.begin_interchange(
+        sender_qualifier=ident.receiver.qualifier or "ZZ",
+        sender=ident.receiver.id,
+        receiver_qualifier=ident.sender.qualifier or "ZZ",
+        receiver=ident.sender.id,
+        control_number=isa13,
+        version=isa_version,
+        usage="T" if test else "P",
+        when=when,
+    )
+    w.begin_group(
+        functional_id=functional_id,
+        sender=ident.application_receiver,
+        receiver=ident.application_sender,
+        control_number=gs06,
+        version=version,
+        when=when,
+    )
+    w.write_transaction(tx_type, st02, body)
+    w.end_group()
+    w.end_interchange()
+    return stream.getvalue()
