@@ -10,7 +10,7 @@ import click
 from hub.cli.common import EXIT_FINDINGS, EXIT_NOT_STANDARD, fail
 
 
-def _mapping_name(tx, partner, cache: dict) -> str:
+def _mapping_name(tx, partner) -> str:
     from hub.edi.x12.schema import resolve_version
 
     if partner is None:
@@ -63,7 +63,7 @@ def map_command(file: str, partner_id: str | None, profiles: str, mappings_dir: 
     loaded: dict = {}
     for tx in doc.transactions:
         try:
-            name = _mapping_name(tx, partner, loaded)
+            name = _mapping_name(tx, partner)
             if name not in loaded:
                 loaded[name] = load_mapping(name, [mappings_dir])
             out.append(loaded[name].to_canonical(tx))
