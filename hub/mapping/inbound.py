@@ -7,9 +7,9 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from hub.canonical import load_document
+from hub.canonical import DOCUMENT_CLASSES, load_document
 from hub.canonical.documents import SCHEMA_VERSION
-from hub.canonical.model import DocumentError
+from hub.canonical.model import CanonicalError, DocumentError, _dump, _load
 from hub.edi.core import Delimiters
 from hub.edi.x12.schema import COMPLEX, ENTER, ERROR, ITERATE, Loop, TransactionSchema
 from hub.mapping.language import FALLBACK, PASS, ElementRef, FieldPath, Group, Mapping, MappingError, Rule, SegmentSpec
@@ -226,9 +226,64 @@ class _Applier:
             found = self.fill(sub, inst, out) or found
         return found
 
+    def hierarchy(self, g: Group, inst: Instance, out: dict[str, Any]) -> bool:
+        """Rebuilds the levels (shipment -> orders -> packs -> items) from the HL01/HL02 links."""
+        ctx = self.ctx
+        hls = [c for c in inst.children if c.loop is g.levels[0].schema_loop and c.segments]
+        ids = {ctx.value(h.segments[0], ElementRef("HL", 1)) for h in hls}
+        kids: dict[str, list[Instance]] = {}
+        for h in hls:
+            parent = ctx.value(h.segments[0], ElementRef("HL", 2))
+            if parent and parent not in ids:
+                raise MappingError(
+                    f"{ctx.mapping.name}: {ctx.label}: {g.where}: HL*{ctx.value(h.segments[0], ElementRef('HL', 1))}: "
+                    f"HL02 {parent!r} names no HL01 of the set"
+                )
+            kids.setdefault(parent, []).append(h)
+        implicit: dict[tuple[int, int], dict[str, Any]] = {}
+
+        def level_of(h: Instance) -> int | None:
+            return next((n for n, lv in enumerate(g.levels) if ctx.matches(h.segments[0], lv.loop)), None)
+
+        def add(parent: dict[str, Any], n: int, item: dict[str, Any]) -> dict[str, Any]:
+            if n == 0 and not g.levels[0].field.steps:
+                return parent  # the first level is the object the hierarchy is in
+            target = parent
+            steps = g.levels[n].field.steps
+            for step in steps[:-1]:
+                target = target.setdefault(step.name, {})
+            target.setdefault(steps[-1].name, []).append(item)
+            return item
+
+        def place(item: dict[str, Any], k: int, children: list[Instance]) -> bool:
+            found = False
+            for h in children:
+                j = level_of(h)
+                hid = ctx.value(h.segments[0], ElementRef("HL", 1))
+                if j is None or j <= k:  # a level the mapping does not know (e.g. T, tare): transparent
+                    found = place(item, k, kids.get(hid, [])) or found
+                    continue
+                if j > k + 1:  # a level skipped (items right under the order): one implicit item in between
+                    key = (id(item), k + 1)
+                    if key not in implicit:
+                        implicit[key] = add(item, k + 1, {})
+                    found = place(implicit[key], k + 1, [h]) or found
+                    continue
+                new: dict[str, Any] = {} if j or g.levels[0].field.steps else item
+                got = self.scope(g.levels[j], h, new)
+                got = place(new, j, kids.get(hid, [])) or got
+                if got and new is not item:
+                    add(item, j, new)
+                found = found or got
+            return found
+
+        return place(out, -1, kids.get("", []))
+
     def fill(self, g: Group, inst: Instance, out: dict[str, Any]) -> bool:
         ctx = self.ctx
         items: list[dict[str, Any]] = []
+        if g.hierarchy is not None:
+            return self.hierarchy(g, inst, out)
         if g.loop is not None:
             for child in inst.children:
                 if child.loop is g.schema_loop and child.segments and ctx.matches(child.segments[0], g.loop):
@@ -265,6 +320,21 @@ class _Applier:
         return bool(items)
 
 
+def _derive(doc: dict[str, Any]) -> None:
+    """Adds the derived fields (a ship notice's flattened ``lines``) computed from the mapped document."""
+    cls = DOCUMENT_CLASSES.get(doc["document_type"])
+    if cls is None or not cls.__derived__:
+        return
+    infos = {i.name: i for i in cls._fields()}
+    try:
+        kwargs = {k: _load(v, infos[k].hint, k) for k, v in doc.items() if k in infos}
+        obj = cls(**kwargs)
+    except (CanonicalError, TypeError, ValueError):
+        return  # load_document reports what is wrong
+    for name, hint in cls.__derived__.items():
+        doc[name] = _dump(getattr(obj, name), hint, name)
+
+
 def to_canonical(mapping: Mapping, tx: Any) -> dict[str, Any]:
     """The canonical document for ``tx``, validated; :class:`MappingError` naming the set and the field."""
     ctx = _Context(mapping, tx)
@@ -276,6 +346,7 @@ def to_canonical(mapping: Mapping, tx: Any) -> dict[str, Any]:
     body: dict[str, Any] = {}
     _Applier(ctx).scope(mapping.root, tree, body)
     doc = {"document_type": mapping.document, "schema_version": SCHEMA_VERSION, **body}
+    _derive(doc)
     try:
         return load_document(doc).to_json()
     except DocumentError as exc:

@@ -285,12 +285,16 @@ class Group:
     groups: list[Group] = field(default_factory=list)
     where: str = ""
     remove: bool = False
+    hierarchy: SegmentSpec | None = None  # a ``hierarchy:`` group: the HL loop, its ``levels`` below
+    levels: list[Group] = field(default_factory=list)  # one loop group HL[HL03=code] per level, outermost first
     # filled in by checking
     schema_loop: Loop | None = None
     item: Any = None
 
     @property
     def kind(self) -> str:
+        if self.hierarchy:
+            return "hierarchy"
         return "loop" if self.loop else "segment" if self.segment else "pairs" if self.pairs else "root"
 
 
@@ -371,9 +375,12 @@ def _fmt(path: tuple) -> str:
 # ------------------------------------------------------------------ parsing one file
 
 TOP_KEYS = {"document", "standard", "transaction", "version", "extends", "description", "tables", "header", "groups",
-            "lines"}
+            "lines", "hierarchy"}
 RULE_KEYS = {"edi", "field", "type", "table", "default", "const", "remove", "description"}
 GROUP_KEYS = {"field", "loop", "segment", "pairs", "rules", "groups", "remove", "description"}
+HIERARCHY_KEYS = {"loop", "levels", "description"}
+LEVEL_KEYS = {"level", "field", "rules", "groups", "description"}
+HL = "HL"  # the X12 hierarchical level segment/loop a hierarchy is built from
 
 
 @dataclass(slots=True)
@@ -492,6 +499,51 @@ class _Parser:
         g.groups = self.groups(data.get("groups"), key + ("groups",))
         return g
 
+    def hierarchy(self, data: Any, key: tuple) -> Group | None:
+        """``hierarchy: {loop: HL, levels: [{level: S, rules, groups}, {level: O, field: orders, ...}, ...]}``."""
+        if not isinstance(data, dict):
+            self.error(key, "a hierarchy is a mapping with loop: HL and levels: [...]")
+            return None
+        for k in data:
+            if k not in HIERARCHY_KEYS:
+                self.error(key + (k,), f"unknown key (allowed: {', '.join(sorted(HIERARCHY_KEYS))})")
+        if str(data.get("loop", HL)) != HL:
+            self.error(key + ("loop",), f"a hierarchy is built from the {HL} loop")
+        g = Group(field=FieldPath((), ""), where=f"{self.where(key)}: {_fmt(key)}", hierarchy=SegmentSpec(HL))
+        levels = data.get("levels")
+        if not isinstance(levels, list) or not levels:
+            self.error(key + ("levels",), "levels: a list of {level: CODE, field: LIST, rules, groups}, outer first")
+            return g
+        for i, lv in enumerate(levels):
+            lkey = key + ("levels", i)
+            if not isinstance(lv, dict):
+                self.error(lkey, "a level is a mapping {level: CODE, field: LIST, rules, groups}")
+                continue
+            for k in lv:
+                if k not in LEVEL_KEYS:
+                    self.error(lkey + (k,), f"unknown key (allowed: {', '.join(sorted(LEVEL_KEYS))})")
+            code = lv.get("level")
+            if not isinstance(code, str) or not code.strip():
+                self.error(lkey, "a level needs level: <HL03 code>[|<code>...]")
+                continue
+            codes = tuple(c.strip() for c in code.split("|"))
+            fpath = FieldPath((), "")
+            if "field" in lv:
+                try:
+                    fpath = parse_field(str(lv["field"]))
+                except ValueError as exc:
+                    self.error(lkey + ("field",), str(exc))
+                    continue
+            elif i:
+                self.error(lkey, "a level below the first needs field: <list field of the level above>")
+                continue
+            spec = SegmentSpec(HL, (Condition(ElementRef(HL, 3), codes),))
+            level = Group(field=fpath, loop=spec, where=f"{self.where(lkey)}: {_fmt(lkey)}")
+            level.rules = self.rules(lv.get("rules"), lkey + ("rules",))
+            level.groups = self.groups(lv.get("groups"), lkey + ("groups",))
+            g.levels.append(level)
+        return g
+
     def groups(self, data: Any, key: tuple) -> list[Group]:
         if data is None:
             return []
@@ -534,6 +586,10 @@ def _parse_file(name: str, path: Path) -> _Raw:
         lines_group = p.group(data["lines"], ("lines",))
         if lines_group is not None:
             root.groups.append(lines_group)
+    if "hierarchy" in data:
+        hier = p.hierarchy(data["hierarchy"], ("hierarchy",))
+        if hier is not None:
+            root.groups.append(hier)
     tables = p.tables(data.get("tables"))
     if p.errors:
         raise MappingError(p.errors)
@@ -575,6 +631,17 @@ def _merge_groups(base: list[Group], child: list[Group]) -> list[Group]:
             continue
         b = out[idx]
         merged = replace(b, rules=_merge_rules(b.rules, g.rules), groups=_merge_groups(b.groups, g.groups))
+        if b.hierarchy or g.hierarchy:  # levels merge by their HL03 codes
+            levels = list(b.levels)
+            for lv in g.levels:
+                at = next((i for i, x in enumerate(levels) if x.loop == lv.loop), None)
+                if at is None:
+                    levels.append(lv)
+                else:
+                    x = levels[at]
+                    levels[at] = replace(x, rules=_merge_rules(x.rules, lv.rules),
+                                         groups=_merge_groups(x.groups, lv.groups))
+            merged.levels, merged.hierarchy = levels, b.hierarchy or g.hierarchy
         if g.loop or g.segment or g.pairs:  # the child re-anchors the group
             merged.loop, merged.segment, merged.pairs, merged.where = g.loop, g.segment, g.pairs, g.where
         out[idx] = merged
@@ -698,7 +765,28 @@ class _Checker:
         if r.conversion == "boolean" and r.table is None and r.const is None and r.edi is not None:
             self.err(r.where, f"{r.field} is true/false: give a table from the codes (e.g. {{T: 'true', P: 'false'}})")
 
+    def hierarchy(self, g: Group, cls: Any, loop: Loop) -> None:
+        found = [c for c in loop.body if isinstance(c, Loop) and c.id == HL]
+        if not found:
+            self.err(g.where, f"hierarchy: no {HL} loop in {loop.id or 'the ' + self.schema.id + ' header'}")
+            return
+        hl = found[0]
+        item = cls
+        for n, level in enumerate(g.levels):
+            if n == 0 and not level.field.steps:  # the first level fills the object the hierarchy is in
+                level.item, level.schema_loop = item, hl
+                self.scope(level, item, hl, False)
+            else:
+                level.item = None
+                self.group(level, item, loop, False)
+                if level.item is None:
+                    return
+            item = level.item
+
     def group(self, g: Group, cls: Any, loop: Loop, header: bool) -> None:
+        if g.kind == "hierarchy":
+            self.hierarchy(g, cls, loop)
+            return
         if g.kind == "root":
             item, inner_loop, inner_header = cls, loop, header
         else:
@@ -739,11 +827,17 @@ class _Checker:
                 self.err(g.where, "a group needs loop:, segment: or pairs:")
                 return
         g.item = item
+        self.scope(g, item, inner_loop, inner_header)
+
+    def scope(self, g: Group, item: Any, inner_loop: Loop, inner_header: bool) -> None:
         for r in g.rules:
             self.rule(r, item, g, inner_loop, inner_header)
         for sub in g.groups:
             if g.kind in ("segment", "pairs"):
                 self.err(sub.where, f"a {g.kind} group cannot hold groups")
+                continue
+            if sub.kind == "hierarchy" and g.kind != "root":
+                self.err(sub.where, "a hierarchy is given at the top level of the mapping")
                 continue
             self.group(sub, item, inner_loop, inner_header)
         seen: dict[str, str] = {}

@@ -16,7 +16,8 @@ The rules of a :class:`~hub.mapping.language.Mapping` are read backwards (see
   segment per item, ``pairs`` groups fill the pairs in order;
 * ``const`` rules and envelope rules (ISA, GS, ST) are not written here;
 * CTT01 (number of lines) and CTT02 (hash total of the lines' quantities) are
-  computed when the mapping maps them;
+  computed when the mapping maps them, and TDS01 (810 total) when the document has none;
+* a ``hierarchy`` group writes one HL per level item, HL01/HL02/HL04 computed;
 * segments come out in the order of the transaction set's X12 structure,
   trailing empty elements dropped.
 """
@@ -214,6 +215,8 @@ class _Writer:
         self.delimiters = delimiters
         self.pending: list[tuple[_Seg, ElementRef, str]] = []  # table misses: fine if a plain rule fills them
         self.prefix = ""  # the list item being written, e.g. "lines[0]." (for error messages)
+        self.hl_count = 0  # HL01 of the last HL written
+        self.hl_items: list[_Inst] = []  # the HL iterations of the innermost level (the 856 items)
         assert mapping.schema is not None
         self.dictionary = mapping.schema.dictionary
 
@@ -281,7 +284,50 @@ class _Writer:
         for sub in g.groups:
             self.fill(sub, inst, item)
 
+    def hierarchy(self, g: Group, inst: _Inst, out: dict[str, Any]) -> None:
+        """One HL iteration per level item, depth first: HL01 1, 2, 3 ..., HL02 the parent's HL01, HL03 the level
+        code, HL04 1 when the item has children (0 otherwise)."""
+        levels = g.levels
+
+        def below(item: dict[str, Any], k: int) -> list[dict[str, Any]]:
+            if k + 1 >= len(levels):
+                return []
+            found = _get(item, levels[k + 1].field)
+            return [i for i in found if isinstance(i, dict)] if isinstance(found, list) else []
+
+        def emit(item: dict[str, Any], k: int, parent: str, prefix: str) -> None:
+            level = levels[k]
+            assert level.schema_loop is not None and level.loop is not None
+            hl = inst.child(level.schema_loop, level.loop)
+            self.hl_count += 1
+            hid = str(self.hl_count)
+            head = hl.segments[0]
+            head.set(ElementRef("HL", 1), hid, _COMPUTED)
+            if parent:
+                head.set(ElementRef("HL", 2), parent, _COMPUTED)
+            children = below(item, k)
+            head.set(ElementRef("HL", 4), "1" if children else "0", _COMPUTED)
+            if k == len(levels) - 1:
+                self.hl_items.append(hl)
+            self.prefix = prefix
+            self.scope(level, hl, item)
+            for n, child in enumerate(children):
+                emit(child, k + 1, hid, f"{prefix}{levels[k + 1].field}[{n}].")
+
+        outer = self.prefix
+        if levels[0].field.steps:
+            tops = _get(out, levels[0].field)
+            for n, item in enumerate(tops if isinstance(tops, list) else []):
+                if isinstance(item, dict):
+                    emit(item, 0, "", f"{outer}{levels[0].field}[{n}].")
+        else:
+            emit(out, 0, "", outer)
+        self.prefix = outer
+
     def fill(self, g: Group, inst: _Inst, out: dict[str, Any]) -> None:
+        if g.hierarchy is not None:
+            self.hierarchy(g, inst, out)
+            return
         items = _get(out, g.field)
         if not isinstance(items, list):
             return
@@ -306,6 +352,8 @@ class _Writer:
                         if r.edi.segment is not None:
                             seg.qualify(r.edi.segment)  # PER[PER03=TE].PER04 also writes PER03
                         self.write(r, value, seg, r.edi.element)
+                if g.segment.conditions and not seg.matches(g.segment):
+                    inst.segments.remove(seg)  # DTM[DTM01=011]: only the items written with those qualifiers
         elif g.pairs:
             if not items:
                 return
@@ -326,16 +374,52 @@ class _Writer:
         self.prefix = outer
 
 
-def _counts(mapping: Mapping, root: _Inst) -> None:
-    """CTT01 = number of lines, CTT02 = hash total of the lines' quantities (element 02 of the line segment)."""
+def _total(mapping: Mapping, root: _Inst, doc: dict[str, Any]) -> None:
+    """TDS01 (N2), when mapped and not given by the document's totals: the sum of the line amounts (quantity x
+    unit price when a line has no amount), plus header charges and taxes, less header allowances."""
+    mapped = {(r.edi.element.tag, r.edi.element.pos) for r in mapping.root.rules if r.edi and r.edi.element}
+    if ("TDS", 1) not in mapped:
+        return
+    tds = root.segment(SegmentSpec("TDS"))
+    if tds.get(ElementRef("TDS", 1)):
+        return
+    total = Decimal(0)
+    try:
+        for line in doc.get("lines") or []:
+            if line.get("amount") is not None:
+                total += Decimal(line["amount"])
+            elif line.get("unit_price"):
+                total += Decimal(line["quantity"]["value"]) * Decimal(line["unit_price"]["amount"])
+        for ac in doc.get("allowances_charges") or []:
+            amount = Decimal(ac.get("amount") or 0)
+            total += -amount if ac.get("indicator") == "allowance" else amount
+        for tax in doc.get("taxes") or []:
+            total += Decimal(tax.get("amount") or 0)
+    except (InvalidOperation, KeyError, TypeError):
+        return
+    cents = total.quantize(Decimal("0.01"))
+    tds.set(ElementRef("TDS", 1), format(cents.scaleb(2).to_integral_value(), "f"), _COMPUTED)
+
+
+def _counts(mapping: Mapping, root: _Inst, hl_items: list[_Inst] | None = None) -> None:
+    """CTT01 = number of lines, CTT02 = hash total of the lines' quantities (element 02 of the line segment).
+
+    In a hierarchy (856) the lines are the HL iterations of the innermost level; CTT02 is not computed there.
+    """
     mapped = {(r.edi.element.tag, r.edi.element.pos) for r in mapping.root.rules if r.edi and r.edi.element}
     if ("CTT", 1) not in mapped and ("CTT", 2) not in mapped:
         return
     lines_group = next((g for g in mapping.root.groups if g.field.text == "lines" and g.schema_loop), None)
-    if lines_group is None:
+    hierarchy = lines_group is None and any(g.hierarchy for g in mapping.root.groups)
+    if lines_group is None and not hierarchy:
         return
-    lines = [c for c in root.children if c.loop is lines_group.schema_loop]
-    ctt = root.child_matching(SegmentSpec("CTT")).segment(SegmentSpec("CTT"))
+    lines = list(hl_items or []) if hierarchy else [c for c in root.children if c.loop is lines_group.schema_loop]
+    if any(isinstance(n, Loop) and n.id == "CTT" for n in root.loop.body):
+        ctt = root.child_matching(SegmentSpec("CTT")).segment(SegmentSpec("CTT"))
+    else:
+        ctt = root.segment(SegmentSpec("CTT"))
+    if hierarchy:
+        mapped.discard(("CTT", 2))
     if ("CTT", 1) in mapped:
         ctt.set(ElementRef("CTT", 1), str(len(lines)), _COMPUTED)
     if ("CTT", 2) in mapped:
@@ -365,7 +449,8 @@ def to_edi(mapping: Mapping, document: dict[str, Any], delimiters: Delimiters | 
     writer = _Writer(mapping, delimiters)
     root = _Inst(mapping.schema.root)
     writer.scope(mapping.root, root, doc)
-    _counts(mapping, root)
+    _counts(mapping, root, writer.hl_items)
+    _total(mapping, root, doc)
     for seg, ref, message in writer.pending:
         if not seg.get(ref):
             raise MappingError(message)
