@@ -49,7 +49,7 @@ CHUNK = 1 << 20
 MB = 1_000_000
 STAGES = ("floor", "tokenizer", "full", "pyx12")
 TARGETS = {"tokenizer": 0.5, "full": 0.25}
-GENERATOR_VERSION = 3  # bump when the generated content changes
+GENERATOR_VERSION = 4  # bump when the generated content changes
 
 # ----------------------------------------------------------------------------- generation
 
@@ -73,6 +73,13 @@ def _isa(control: int) -> str:
 
 def _upc(rnd: random.Random) -> str:
     return f"{rnd.randrange(10**11, 10**12)}"
+
+
+def _sscc(rnd: random.Random) -> str:
+    """An SSCC-18: extension digit, 16 digits of company prefix and serial, GS1 check digit."""
+    body = f"{rnd.randrange(10)}{rnd.randrange(10**15, 10**16)}"
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
 
 
 def _desc(rnd: random.Random) -> str:
@@ -163,11 +170,11 @@ def _ship_notice(rnd: random.Random, n: int) -> list[str]:
         segs += _address(rnd, "BY", f"STORE {rnd.randrange(1, 999)}")[:1]
         for _ in range(rnd.randint(1, 2)):
             tare = new_hl(order, "T", True)
-            segs += ["TD1*PLT94*1~\n", f"MAN*GM*00{rnd.randrange(10**15, 10**16)}{rnd.randrange(10)}~\n"]
+            segs += ["TD1*PLT94*1~\n", f"MAN*GM*{_sscc(rnd)}~\n"]
             for _ in range(rnd.randint(2, 4)):
                 pack = new_hl(tare, "P", True)
                 cartons += 1
-                segs.append(f"MAN*GM*00{rnd.randrange(10**15, 10**16)}{rnd.randrange(10)}~\n")
+                segs.append(f"MAN*GM*{_sscc(rnd)}~\n")
                 for _ in range(rnd.randint(1, 3)):
                     new_hl(pack, "I", False)
                     segs += [
