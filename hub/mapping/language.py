@@ -603,49 +603,47 @@ def _parse_file(name: str, path: Path) -> _Raw:
 # ------------------------------------------------------------------ extends: merging
 
 
-def _merge_rules(base: list[Rule], child: list[Rule]) -> list[Rule]:
+def _merge_by_field(base: list, child: list, combine) -> list:
+    """``base`` overridden by ``child``, item by item matched on ``field``: ``remove`` drops, new ones append,
+    a match becomes ``combine(old, new)``."""
     out = list(base)
-    for r in child:
-        idx = next((i for i, b in enumerate(out) if b.field.text == r.field.text), None)
-        if r.remove:
+    for item in child:
+        idx = next((i for i, b in enumerate(out) if b.field.text == item.field.text), None)
+        if item.remove:
             if idx is not None:
                 out.pop(idx)
-            continue
-        if idx is None:
-            out.append(r)
+        elif idx is None:
+            out.append(item)
         else:
-            out[idx] = r
+            out[idx] = combine(out[idx], item)
     return out
+
+
+def _merge_rules(base: list[Rule], child: list[Rule]) -> list[Rule]:
+    return _merge_by_field(base, child, lambda old, new: new)
 
 
 def _merge_groups(base: list[Group], child: list[Group]) -> list[Group]:
-    out = list(base)
-    for g in child:
-        idx = next((i for i, b in enumerate(out) if b.field.text == g.field.text), None)
-        if g.remove:
-            if idx is not None:
-                out.pop(idx)
-            continue
-        if idx is None:
-            out.append(g)
-            continue
-        b = out[idx]
-        merged = replace(b, rules=_merge_rules(b.rules, g.rules), groups=_merge_groups(b.groups, g.groups))
-        if b.hierarchy or g.hierarchy:  # levels merge by their HL03 codes
-            levels = list(b.levels)
-            for lv in g.levels:
-                at = next((i for i, x in enumerate(levels) if x.loop == lv.loop), None)
-                if at is None:
-                    levels.append(lv)
-                else:
-                    x = levels[at]
-                    levels[at] = replace(x, rules=_merge_rules(x.rules, lv.rules),
-                                         groups=_merge_groups(x.groups, lv.groups))
-            merged.levels, merged.hierarchy = levels, b.hierarchy or g.hierarchy
-        if g.loop or g.segment or g.pairs:  # the child re-anchors the group
-            merged.loop, merged.segment, merged.pairs, merged.where = g.loop, g.segment, g.pairs, g.where
-        out[idx] = merged
-    return out
+    return _merge_by_field(base, child, _merge_group)
+
+
+def _merge_group(b: Group, g: Group) -> Group:
+    """A group overridden by a child group of the same field: rules, subgroups and hierarchy levels merge."""
+    merged = replace(b, rules=_merge_rules(b.rules, g.rules), groups=_merge_groups(b.groups, g.groups))
+    if b.hierarchy or g.hierarchy:  # levels merge by their HL03 codes
+        levels = list(b.levels)
+        for lv in g.levels:
+            at = next((i for i, x in enumerate(levels) if x.loop == lv.loop), None)
+            if at is None:
+                levels.append(lv)
+            else:
+                x = levels[at]
+                levels[at] = replace(x, rules=_merge_rules(x.rules, lv.rules),
+                                     groups=_merge_groups(x.groups, lv.groups))
+        merged.levels, merged.hierarchy = levels, b.hierarchy or g.hierarchy
+    if g.loop or g.segment or g.pairs:  # the child re-anchors the group
+        merged.loop, merged.segment, merged.pairs, merged.where = g.loop, g.segment, g.pairs, g.where
+    return merged
 
 
 # ------------------------------------------------------------------ checking against schema and canonical
