@@ -127,3 +127,16 @@ def run_ack(standard, path, output, acknowledge, not_standard) -> None:
         sys.stdout.buffer.write(result.data)
         sys.stdout.flush()
     sys.exit(exit_code(result.findings, False))
+
+
+def load_partner(profiles: str, partner_id: str):
+    """The profile ``partner_id`` from the folder ``profiles``; exits 1 with a message when it cannot be had."""
+    from hub.partners import ProfileError, load_profiles
+
+    try:
+        partner = load_profiles(profiles).get(partner_id)
+    except ProfileError as exc:
+        fail(f"partner profiles: {exc}", EXIT_FINDINGS)
+    if partner is None:
+        fail(f"no partner {partner_id!r} in {profiles}/", EXIT_FINDINGS)
+    return partner

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from hub.cli.common import EXIT_FINDINGS, EXIT_NOT_STANDARD, fail
+from hub.cli.common import EXIT_FINDINGS, EXIT_NOT_STANDARD, fail, load_partner
 
 
 def _mapping_name(tx, partner) -> str:
@@ -47,18 +47,7 @@ def map_command(file: str, partner_id: str | None, profiles: str, mappings_dir: 
     if doc.not_x12:
         fail(f"{file}: not an X12 file", EXIT_NOT_STANDARD)
         return
-    partner = None
-    if partner_id:
-        from hub.partners import ProfileError, load_profiles
-
-        try:
-            partner = load_profiles(profiles).get(partner_id)
-        except ProfileError as exc:
-            fail(f"partner profiles: {exc}", EXIT_FINDINGS)
-            return
-        if partner is None:
-            fail(f"no partner {partner_id!r} in {profiles}/", EXIT_FINDINGS)
-            return
+    partner = load_partner(profiles, partner_id) if partner_id else None
     out = []
     loaded: dict = {}
     for tx in doc.transactions:

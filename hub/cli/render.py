@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from hub.cli.common import EXIT_FINDINGS, fail
+from hub.cli.common import EXIT_FINDINGS, fail, load_partner
 
 
 @click.command("render")
@@ -28,7 +28,6 @@ def render(document_file: str, partner_id: str, profiles: str, mappings_dir: str
     """
     from hub.mapping import MappingError
     from hub.mapping import render as render_document
-    from hub.partners import ProfileError, load_profiles
 
     try:
         with open(document_file, encoding="utf-8") as fh:
@@ -44,14 +43,7 @@ def render(document_file: str, partner_id: str, profiles: str, mappings_dir: str
     if not isinstance(document, dict):
         fail(f"{document_file}: expected one canonical document (a JSON object)", EXIT_FINDINGS)
         return
-    try:
-        partner = load_profiles(profiles).get(partner_id)
-    except ProfileError as exc:
-        fail(f"partner profiles: {exc}", EXIT_FINDINGS)
-        return
-    if partner is None:
-        fail(f"no partner {partner_id!r} in {profiles}/", EXIT_FINDINGS)
-        return
+    partner = load_partner(profiles, partner_id)
     try:
         data = render_document(document, partner, mappings=[mappings_dir])
     except (MappingError, ValueError) as exc:
