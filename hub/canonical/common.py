@@ -220,8 +220,9 @@ class DateEntry(Model):
 class Note(Model):
     """Free text (MSG, NTE, N9/MSG, FTX)."""
 
-    text: str = req("The text")
+    text: str | None = opt("The text (absent when the note is only a coded reference, see code)")
     subject: str | None = opt("Subject code as received (NTE01 'GEN', FTX 4451 'AAI')")
+    code: str | None = opt("Coded free text as received (FTX C107 4441), when the note refers to a standard text")
 
 
 @dataclass(kw_only=True)

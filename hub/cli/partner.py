@@ -62,17 +62,25 @@ def partner() -> None:
 @click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
 @_folder_option
 @_config_option
-def validate(files: tuple[str, ...], folder: str | None, config_path: str | None) -> None:
-    """Check partner profiles against the schema and each other.
+@click.option("--mappings", "mappings_dir", default="mappings", show_default=True,
+              help="Folder the profiles' mapping names are resolved in.")
+def validate(files: tuple[str, ...], folder: str | None, config_path: str | None, mappings_dir: str) -> None:
+    """Check partner profiles against the schema and each other, and load the mapping each document names.
 
     FILES default to every *.yaml of the profiles folder.  Every error is
     printed as FILE:LINE: KEY: PROBLEM; exit 1 when there is any, 2 when the
     folder does not exist.
     """
     from hub.partners import check_profiles
+    from hub.partners.mappings import mapping_errors
 
     paths = [Path(f) for f in files] if files else _files(profiles_folder(folder, config_path))
     profiles, messages = check_profiles(paths)
+    for pid in list(profiles):
+        problems = mapping_errors(profiles[pid], (mappings_dir,))
+        if problems:
+            messages.extend(problems)
+            del profiles[pid]
     for message in messages:
         click.echo(message)
     bad = len(paths) - len(profiles)

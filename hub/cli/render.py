@@ -1,4 +1,4 @@
-"""``edihub render DOC.json --partner ID``: write a canonical document as a partner's X12 interchange."""
+"""``edihub render DOC.json --partner ID``: write a canonical document as a partner's X12 or EDIFACT interchange."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import sys
 import click
 
 from hub.cli.common import EXIT_FINDINGS, fail, load_partner
+from hub.cli.map import default_profiles
 
 
 @click.command("render")
 @click.argument("document_file", metavar="DOC.json", type=click.Path(path_type=str))
-@click.option("--partner", "partner_id", required=True, help="The partner to write for (partner_profiles/<ID>.yaml).")
-@click.option("--profiles", default="partner_profiles", show_default=True, help="Folder of partner profiles.")
+@click.option("--partner", "partner_id", required=True, help="The partner to write for (<profiles>/<ID>.yaml).")
+@click.option("--profiles", default=None, help="Folder of partner profiles [default: partners.folder of config.yaml].")
 @click.option("--mappings", "mappings_dir", default="mappings", show_default=True, help="Folder of mappings.")
 @click.option("-o", "--output", type=click.Path(path_type=str), help="Write the interchange here instead of stdout.")
-def render(document_file: str, partner_id: str, profiles: str, mappings_dir: str, output: str | None) -> None:
-    """Write the canonical document DOC.json as one X12 interchange (ISA/GS/ST..SE/GE/IEA) for a partner.
+def render(document_file: str, partner_id: str, profiles: str | None, mappings_dir: str, output: str | None) -> None:
+    """Write the canonical document DOC.json as one interchange for a partner: X12 (ISA/GS/ST..SE/GE/IEA) or
+    EDIFACT ([UNA] UNB/UNH..UNT/UNZ), as the partner's profile exchanges that document.
 
     DOC.json holds one canonical document (or a JSON array of exactly one, as
     ``edihub map`` prints).  The mapping is the one the partner's profile names
@@ -43,7 +45,7 @@ def render(document_file: str, partner_id: str, profiles: str, mappings_dir: str
     if not isinstance(document, dict):
         fail(f"{document_file}: expected one canonical document (a JSON object)", EXIT_FINDINGS)
         return
-    partner = load_partner(profiles, partner_id)
+    partner = load_partner(profiles or default_profiles(), partner_id)
     try:
         data = render_document(document, partner, mappings=[mappings_dir])
     except (MappingError, ValueError) as exc:

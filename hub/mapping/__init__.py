@@ -1,4 +1,4 @@
-"""Declarative YAML mappings between X12 transaction sets and canonical documents (see README.md here).
+"""Declarative YAML mappings between X12 sets / EDIFACT messages and canonical documents (see README.md here).
 
 >>> from hub.mapping import load_mapping
 >>> m = load_mapping("common/850.004010")          # checked now: MappingError names file:line: key
@@ -13,6 +13,7 @@ from hub.mapping.language import (
     Mapping,
     MappingError,
     Rule,
+    common_mapping_name,
     find_mapping_file,
     load_mapping,
     parse_field,
@@ -27,6 +28,7 @@ __all__ = [
     "MappingError",
     "Rule",
     "build_tree",
+    "common_mapping_name",
     "convert",
     "find_mapping_file",
     "load_mapping",

@@ -1,8 +1,7 @@
-"""Inbound: one X12 transaction set -> one canonical document dict, following a :class:`Mapping`."""
+"""Inbound: one X12 transaction set or EDIFACT message -> one canonical document dict, following a :class:`Mapping`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -11,43 +10,8 @@ from hub.canonical import DOCUMENT_CLASSES, load_document
 from hub.canonical.documents import SCHEMA_VERSION
 from hub.canonical.model import CanonicalError, DocumentError, _dump, _load
 from hub.edi.core import Delimiters
-from hub.edi.x12.schema import COMPLEX, ENTER, ERROR, ITERATE, Loop, TransactionSchema
+from hub.mapping.grammar import Instance, build_tree
 from hub.mapping.language import FALLBACK, PASS, ElementRef, FieldPath, Group, Mapping, MappingError, Rule, SegmentSpec
-
-
-@dataclass(eq=False, slots=True)
-class Instance:
-    """One iteration of a loop (or the whole set for the root): its own segments and its child loops."""
-
-    loop: Loop
-    segments: list[list[str]] = field(default_factory=list)
-    children: list[Instance] = field(default_factory=list)
-
-
-def build_tree(schema: TransactionSchema, segments: list[list[str]]) -> Instance:
-    """Sorts the segments into loop iterations the way the validator's walk does."""
-    root = Instance(schema.root)
-    stack = [root]
-    state = 0
-    for seg in segments:
-        nxt, kind, arg = schema.transition(state, seg[0])
-        if kind == ERROR:
-            stack[-1].segments.append(seg)  # misplaced: kept where it was met
-            continue
-        state = nxt
-        node = schema.nodes[nxt]
-        loop = arg if kind in (ENTER, ITERATE) else (arg.loop if kind == COMPLEX else None)
-        if loop is not None:
-            while len(stack) > 1 and stack[-1].loop is not loop.parent:
-                stack.pop()
-            inst = Instance(loop)
-            stack[-1].children.append(inst)
-            stack.append(inst)
-        else:
-            while len(stack) > 1 and stack[-1].loop is not node.loop:
-                stack.pop()
-        stack[-1].segments.append(seg)
-    return root
 
 
 class _Context:
@@ -55,8 +19,15 @@ class _Context:
         self.mapping = mapping
         self.tx = tx
         self.delimiters: Delimiters = tx.delimiters
-        self.envelope = {"ISA": tx.interchange.isa, "GS": tx.group.gs if tx.group is not None else ["GS"]}
-        self.label = f"transaction set {tx.type} {tx.control_number!r} (set {tx.index + 1})"
+        self.edifact = mapping.standard == "edifact"
+        if self.edifact:
+            self.envelope = {"UNB": tx.interchange.unb, "UNG": tx.group.ung if tx.group.ung is not None else ["UNG"]}
+            self.label = f"message {tx.type} {tx.control_number!r} (message {tx.index + 1})"
+            self.decimal_mark = self.delimiters.decimal if self.delimiters.decimal != "." else None
+        else:
+            self.envelope = {"ISA": tx.interchange.isa, "GS": tx.group.gs if tx.group is not None else ["GS"]}
+            self.label = f"transaction set {tx.type} {tx.control_number!r} (set {tx.index + 1})"
+            self.decimal_mark = None
 
     def fail(self, rule: Rule, message: str) -> MappingError:
         return MappingError(f"{self.mapping.name}: {self.label}: {rule.where}: {rule.field}: {message}")
@@ -66,10 +37,17 @@ class _Context:
         if ref.component is not None:
             comps = self.delimiters.components(raw)
             raw = comps[ref.component - 1] if ref.component <= len(comps) else ""
+        elif self.edifact:
+            raw = self.delimiters.unescape(raw)
         return raw.strip()
 
     def matches(self, seg: list[str], spec: SegmentSpec) -> bool:
         return seg[0] == spec.tag and all(self.value(seg, c.element) in c.values for c in spec.conditions)
+
+    def opens(self, seg: list[str], spec: SegmentSpec) -> bool:
+        """Whether ``seg``, the first segment of a loop iteration, meets the conditions of the loop ``spec``
+        (``N1[N101=ST]``, ``SG2[NAD01=BY]``: an EDIFACT group is named SGn, its conditions test its trigger)."""
+        return all(self.value(seg, c.element) in c.values for c in spec.conditions)
 
     def find(self, segments: list[list[str]], spec: SegmentSpec) -> list[str] | None:
         if spec.tag in self.envelope and not any(s[0] == spec.tag for s in segments):
@@ -84,8 +62,12 @@ class _Context:
         return None
 
 
-def convert(kind: str, value: str) -> Any:
-    """EDI text -> canonical JSON value; ``ValueError`` when the text does not fit ``kind``."""
+def convert(kind: str, value: str, decimal_mark: str | None = None) -> Any:
+    """EDI text -> canonical JSON value; ``ValueError`` when the text does not fit ``kind``.
+
+    ``date`` reads CCYYMMDD, YYMMDD, or CCYYMMDDHHMM[SS] (EDIFACT format 203/204; the time is dropped).
+    ``decimal_mark``: the EDIFACT decimal notation (UNA) when it is not ``.``; ``.`` is read as well.
+    """
     if kind == "string":
         return value
     if kind == "integer":
@@ -98,6 +80,8 @@ def convert(kind: str, value: str) -> Any:
         if len(value) == 6 and value.isdigit():
             yy = int(value[:2])
             value = f"{20 if yy < 50 else 19}{value}"
+        elif len(value) in (12, 14) and value.isdigit():
+            value = value[:8]
         if len(value) != 8 or not value.isdigit():
             raise ValueError("not a date CCYYMMDD or YYMMDD")
         return date(int(value[:4]), int(value[4:6]), int(value[6:])).isoformat()
@@ -108,6 +92,8 @@ def convert(kind: str, value: str) -> Any:
         if hh > 23 or mm > 59 or ss > 59:
             raise ValueError("not a time of day")
         return f"{hh:02d}:{mm:02d}:{ss:02d}"
+    if decimal_mark and decimal_mark in value:
+        value = value.replace(decimal_mark, ".")
     try:
         number = Decimal(value)
     except InvalidOperation:
@@ -124,34 +110,42 @@ def convert(kind: str, value: str) -> Any:
     return text
 
 
+def _step_into(obj: dict[str, Any], step: Any) -> dict[str, Any]:
+    """The object one step down (created): ``name``, ``name[0]`` or ``name[key=value]``."""
+    if step.index is None and step.select is None:
+        return obj.setdefault(step.name, {})
+    items = obj.setdefault(step.name, [])
+    if step.select is not None:
+        key, want = step.select
+        found = next((i for i in items if isinstance(i, dict) and i.get(key) == want), None)
+        if found is None:
+            found = {key: want}
+            items.append(found)
+        return found
+    while len(items) <= step.index:
+        items.append({})
+    return items[step.index]
+
+
 def _put(obj: dict[str, Any], path: FieldPath, value: Any) -> None:
-    steps = path.steps
-    for n, step in enumerate(steps):
-        last = n == len(steps) - 1
-        if step.index is None and step.select is None:
-            if last:
-                obj[step.name] = value
-            else:
-                obj = obj.setdefault(step.name, {})
-            continue
-        items = obj.setdefault(step.name, [])
-        if step.select is not None:
-            key, want = step.select
-            found = next((i for i in items if isinstance(i, dict) and i.get(key) == want), None)
-            if found is None:
-                found = {key: want}
-                items.append(found)
-            obj = found
-            continue
-        if last:
-            if step.index < len(items):
-                items[step.index] = value
-            else:
-                items.append(value)
-            return
-        while len(items) <= step.index:
-            items.append({})
-        obj = items[step.index]
+    *steps, last = path.steps
+    for step in steps:
+        obj = _step_into(obj, step)
+    if last.index is None:  # (a path cannot end in name[key=value]: the loader refuses it)
+        obj[last.name] = value
+    else:
+        items = obj.setdefault(last.name, [])
+        if last.index < len(items):
+            items[last.index] = value
+        else:
+            items.append(value)
+
+
+def _list_at(obj: dict[str, Any], path: FieldPath) -> list[Any]:
+    """The list at ``path`` (created), walking ``name``, ``name[0]`` and ``name[key=value]`` steps on the way."""
+    for step in path.steps[:-1]:
+        obj = _step_into(obj, step)
+    return obj.setdefault(path.steps[-1].name, [])
 
 
 class _Applier:
@@ -186,7 +180,7 @@ class _Applier:
                     raise ctx.fail(r, f"table {r.table} gives {raw!r}: {exc}") from None
             return raw
         try:
-            return convert(r.conversion, raw)
+            return convert(r.conversion, raw, ctx.decimal_mark)
         except ValueError as exc:
             raise ctx.fail(r, f"{r.edi} {raw!r}: {exc}") from None
 
@@ -215,7 +209,7 @@ class _Applier:
             here: Instance | None = inst
             for spec in r.edi.loops:
                 kids = [c for c in here.children if c.loop.id == spec.tag and c.segments]
-                here = next((c for c in kids if ctx.matches(c.segments[0], spec)), None)
+                here = next((c for c in kids if ctx.opens(c.segments[0], spec)), None)
                 if here is None:
                     return None
             seg = ctx.find(here.segments, r.edi.segment)
@@ -286,9 +280,21 @@ class _Applier:
             return self.hierarchy(g, inst, out)
         if g.loop is not None:
             for child in inst.children:
-                if child.loop is g.schema_loop and child.segments and ctx.matches(child.segments[0], g.loop):
+                if child.loop is g.schema_loop and child.segments and ctx.opens(child.segments[0], g.loop):
                     item: dict[str, Any] = {}
                     if self.scope(g, child, item):
+                        items.append(item)
+        elif g.pairs:
+            tag = g.pairs[0][0].tag
+            for seg in inst.segments:
+                if seg[0] != tag or (g.segment is not None and not ctx.matches(seg, g.segment)):
+                    continue
+                for pair in g.pairs:
+                    values = (ctx.value(seg, pair[0]), ctx.value(seg, pair[1]))
+                    if not values[0] and not values[1]:
+                        continue
+                    item = {}
+                    if self.apply_rules(g.rules, item, lambda r, v=values: v[r.edi.pair_item - 1]):
                         items.append(item)
         elif g.segment is not None:
             spec = SegmentSpec(g.segment.tag, g.segment.conditions)
@@ -300,23 +306,8 @@ class _Applier:
 
                     if self.apply_rules(g.rules, item, seg_lookup):
                         items.append(item)
-        elif g.pairs:
-            tag = g.pairs[0][0].tag
-            for seg in inst.segments:
-                if seg[0] != tag:
-                    continue
-                for pair in g.pairs:
-                    values = (ctx.value(seg, pair[0]), ctx.value(seg, pair[1]))
-                    if not values[0] and not values[1]:
-                        continue
-                    item = {}
-                    if self.apply_rules(g.rules, item, lambda r, v=values: v[r.edi.pair_item - 1]):
-                        items.append(item)
         if items:
-            target = out
-            for step in g.field.steps[:-1]:
-                target = target.setdefault(step.name, {})
-            target.setdefault(g.field.steps[-1].name, []).extend(items)
+            _list_at(out, g.field).extend(items)
         return bool(items)
 
 
@@ -340,9 +331,9 @@ def to_canonical(mapping: Mapping, tx: Any) -> dict[str, Any]:
     ctx = _Context(mapping, tx)
     if tx.type != mapping.transaction:
         raise MappingError(f"{mapping.name}: {ctx.label}: this mapping reads {mapping.transaction}, not {tx.type}")
-    assert mapping.schema is not None
+    assert mapping.grammar is not None
     segments = tx.segments[:-1] if tx.se is not None else tx.segments
-    tree = build_tree(mapping.schema, segments)
+    tree = build_tree(mapping.grammar, segments)
     body: dict[str, Any] = {}
     _Applier(ctx).scope(mapping.root, tree, body)
     doc = {"document_type": mapping.document, "schema_version": SCHEMA_VERSION, **body}

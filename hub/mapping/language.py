@@ -2,7 +2,7 @@
 
 Everything that can be checked without a file is checked here, when the
 mapping is loaded: every segment, element, loop and qualifier against the X12
-schema of the transaction set, every field path against the canonical
+or EDIFACT structure of the message (through :mod:`hub.mapping.grammar`), every field path against the canonical
 dataclasses, every table name and every table/constant value against the
 field's closed list of values.  Each error names ``file:line: key``.
 """
@@ -20,10 +20,12 @@ import yaml
 
 from hub.canonical import DOCUMENT_CLASSES
 from hub.canonical.model import Model, _split
-from hub.edi.x12.schema import Loop, SegNode, TransactionSchema, load_schema, resolve_version
+from hub.edi.x12.schema import Loop, SegNode
+from hub.mapping.grammar import Grammar, X12Grammar, grammar_for
 
 TYPES = ("string", "decimal", "integer", "date", "time", "boolean") + tuple(f"N{i}" for i in range(10))
-ENVELOPE = {"ISA": 16, "GS": 8}  # envelope segments readable from the header: element count
+ENVELOPE = X12Grammar.envelope  # X12 envelope segments readable from the header: element count
+STANDARDS = ("x12", "edifact")
 FALLBACK = "*"  # table key used for any code not listed
 PASS = "="  # a fallback value meaning: keep the code as received
 
@@ -39,7 +41,8 @@ class MappingError(ValueError):
 # ------------------------------------------------------------------ locations
 
 _ELEMENT_RE = re.compile(r"([A-Z][A-Z0-9]{1,2}?)(\d{2})(?:-(\d{1,2}))?\Z")
-_SEGSPEC_RE = re.compile(r"([A-Z][A-Z0-9]{1,2})(?:\[([^\]]*)\])?(?:#(\d+))?\Z")
+_GROUP_RE = re.compile(r"SG\d{1,3}\Z")
+_SEGSPEC_RE = re.compile(r"(SG\d{1,3}|[A-Z][A-Z0-9]{1,2})(?:\[([^\]]*)\])?(?:#(\d+))?\Z")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +115,7 @@ def parse_segment(text: str) -> SegmentSpec:
             raise ValueError(f"condition {part!r} must be ELEMENT=VALUE[|VALUE...]")
         left, right = part.split("=", 1)
         ref = parse_element(left.strip())
-        if ref.tag != tag:
+        if ref.tag != tag and not _GROUP_RE.match(tag):  # an EDIFACT group SGn tests its trigger segment
             raise ValueError(f"condition {part!r} does not test an element of {tag}")
         values = tuple(v.strip() for v in right.split("|"))
         if not all(values):
@@ -285,6 +288,7 @@ class Group:
     groups: list[Group] = field(default_factory=list)
     where: str = ""
     remove: bool = False
+    start: int = 0  # outbound: the first list item this group writes (``start: 1`` after a rule wrote item [0])
     hierarchy: SegmentSpec | None = None  # a ``hierarchy:`` group: the HL loop, its ``levels`` below
     levels: list[Group] = field(default_factory=list)  # one loop group HL[HL03=code] per level, outermost first
     # filled in by checking
@@ -295,7 +299,7 @@ class Group:
     def kind(self) -> str:
         if self.hierarchy:
             return "hierarchy"
-        return "loop" if self.loop else "segment" if self.segment else "pairs" if self.pairs else "root"
+        return "loop" if self.loop else "pairs" if self.pairs else "segment" if self.segment else "root"
 
 
 @dataclass(slots=True)
@@ -311,8 +315,13 @@ class Mapping:
     tables: dict[str, dict[str, str]]
     root: Group
     extends: str | None = None
-    schema: TransactionSchema | None = None
+    grammar: Grammar | None = None
     chain: tuple[str, ...] = ()
+
+    @property
+    def schema(self) -> Any:
+        """The X12 transaction schema (``None`` for EDIFACT mappings)."""
+        return self.grammar.schema if isinstance(self.grammar, X12Grammar) else None
 
     def to_canonical(self, tx: Any) -> dict[str, Any]:
         from hub.mapping.inbound import to_canonical
@@ -377,7 +386,7 @@ def _fmt(path: tuple) -> str:
 TOP_KEYS = {"document", "standard", "transaction", "version", "extends", "description", "tables", "header", "groups",
             "lines", "hierarchy"}
 RULE_KEYS = {"edi", "field", "type", "table", "default", "const", "remove", "description"}
-GROUP_KEYS = {"field", "loop", "segment", "pairs", "rules", "groups", "remove", "description"}
+GROUP_KEYS = {"field", "loop", "segment", "pairs", "rules", "groups", "remove", "description", "start"}
 HIERARCHY_KEYS = {"loop", "levels", "description"}
 LEVEL_KEYS = {"level", "field", "rules", "groups", "description"}
 HL = "HL"  # the X12 hierarchical level segment/loop a hierarchy is built from
@@ -476,7 +485,9 @@ class _Parser:
             return None
         g = Group(field=fpath, where=f"{self.where(key)}: {_fmt(key)}", remove=data.get("remove") == "true")
         kinds = [k for k in ("loop", "segment", "pairs") if k in data]
-        if len(kinds) > 1:
+        if kinds == ["segment", "pairs"]:  # pairs in the segments meeting the conditions: PIA[PIA01=1]
+            kinds = ["pairs", "segment"]
+        elif len(kinds) > 1:
             self.error(key, f"a group takes one of loop, segment or pairs, not {' and '.join(kinds)}")
         try:
             if "loop" in data:
@@ -495,6 +506,11 @@ class _Parser:
                     g.pairs = tuple((parse_element(a), parse_element(b)) for a, b in pairs)
                 except ValueError as exc:
                     self.error(key + ("pairs",), str(exc))
+        if "start" in data:
+            if not (isinstance(data["start"], str) and data["start"].isdigit()):
+                self.error(key + ("start",), "start: the index of the first list item the group writes (0, 1...)")
+            else:
+                g.start = int(data["start"])
         g.rules = self.rules(data.get("rules"), key + ("rules",))
         g.groups = self.groups(data.get("groups"), key + ("groups",))
         return g
@@ -653,45 +669,27 @@ class _Checker:
     def __init__(self, mapping: Mapping) -> None:
         self.m = mapping
         self.errors: list[str] = []
-        assert mapping.schema is not None
-        self.schema = mapping.schema
-        self.dictionary = mapping.schema.dictionary
+        assert mapping.grammar is not None
+        self.schema = mapping.grammar
+        self.envelope = mapping.grammar.envelope
 
     def err(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
 
     def element_type(self, ref: ElementRef, where: str) -> str | None:
-        """Checks ``ref`` against the dictionary; returns the element's X12 type (``N2``, ``R``, ``DT``...)."""
-        if ref.tag in ENVELOPE:
-            if not 1 <= ref.pos <= ENVELOPE[ref.tag] or ref.component:
-                self.err(where, f"{ref}: {ref.tag} has elements 01 to {ENVELOPE[ref.tag]:02d}")
+        """Checks ``ref`` against the directory; returns the element's type (X12 ``N2``, ``R``; EDIFACT ``n..15``)."""
+        if ref.tag in self.envelope and (self.m.standard == "x12" or ref.tag not in self.schema.segments):
+            if not 1 <= ref.pos <= self.envelope[ref.tag] or (ref.component and self.m.standard == "x12"):
+                self.err(where, f"{ref}: {ref.tag} has elements 01 to {self.envelope[ref.tag]:02d}")
             return None
-        seg = self.dictionary.segments.get(ref.tag)
-        if seg is None:
-            self.err(where, f"{ref}: unknown segment {ref.tag!r} in the X12 {self.dictionary.version} dictionary")
+        try:
+            return self.schema.element_type(ref.tag, ref.pos, ref.component)
+        except ValueError as exc:
+            self.err(where, f"{ref}: {exc}")
             return None
-        if seg.elements is None:
-            return None
-        if not 1 <= ref.pos <= len(seg.elements):
-            self.err(where, f"{ref}: {ref.tag} has elements 01 to {len(seg.elements):02d}")
-            return None
-        usage = seg.elements[ref.pos - 1]
-        if usage.composite:
-            comps = usage.definition.components  # type: ignore[union-attr]
-            if ref.component is None:
-                self.err(where, f"{ref}: {ref.tag}{ref.pos:02d} is a composite; name a component ({ref}-01)")
-                return None
-            if not 1 <= ref.component <= len(comps):
-                self.err(where, f"{ref}: composite {usage.ref} has components 01 to {len(comps):02d}")
-                return None
-            return comps[ref.component - 1][0].type
-        if ref.component is not None:
-            self.err(where, f"{ref}: {ref.tag}{ref.pos:02d} is not a composite")
-            return None
-        return usage.definition.type  # type: ignore[union-attr]
 
     def segment_in(self, spec: SegmentSpec, loop: Loop, where: str, header: bool) -> None:
-        if header and spec.tag in ENVELOPE:
+        if header and spec.tag in self.envelope:
             pass
         else:
             nodes = [n for n in loop.body if isinstance(n, SegNode) and n.tag == spec.tag]
@@ -736,6 +734,9 @@ class _Checker:
                             return
                         target = found[0]
                         for c in spec.conditions:
+                            if c.element.tag != target.trigger.tag:
+                                self.err(r.where, f"{r.edi}: conditions on {spec.tag} test its first segment "
+                                                  f"{target.trigger.tag}")
                             self.element_type(c.element, r.where)
                     self.segment_in(r.edi.segment, target, r.where, header and not r.edi.loops)
                 el_type = self.element_type(r.edi.element, r.where)
@@ -810,14 +811,16 @@ class _Checker:
                     if c.element.tag != inner_loop.trigger.tag:
                         self.err(g.where, f"loop: conditions test the loop's first segment {inner_loop.trigger.tag}")
                     self.element_type(c.element, g.where)
-            elif g.segment is not None:
-                self.segment_in(g.segment, loop, g.where, header)
             elif g.pairs:
                 tags = {ref.tag for pair in g.pairs for ref in pair}
                 if len(tags) != 1:
                     self.err(g.where, "pairs: every element must be of one segment")
+                elif g.segment is not None and g.segment.tag not in tags:
+                    self.err(g.where, f"segment: {g.segment} is not the segment of the pairs ({tags.pop()})")
                 else:
-                    self.segment_in(SegmentSpec(tags.pop()), loop, g.where, header)
+                    self.segment_in(g.segment or SegmentSpec(tags.pop()), loop, g.where, header)
+            elif g.segment is not None:
+                self.segment_in(g.segment, loop, g.where, header)
                 for pair in g.pairs:
                     for ref in pair:
                         self.element_type(ref, g.where)
@@ -877,6 +880,24 @@ def _load_raw(name: str, search_path: list[str] | tuple[str, ...], seen: tuple[s
     return _Raw(name, raw.path, top, tables, root), (name, *chain)
 
 
+def common_mapping_name(standard: str, transaction: str, version: str,
+                        search_path: list[str] | tuple[str, ...] = ("mappings",)) -> str:
+    """The common mapping for a set or message: ``common/850.004010`` (X12 version family), or for EDIFACT
+    ``common/ORDERS.D96A``: the message's own directory when a mapping for it exists, else D96A for the
+    D.9x directories and D01B for D.00A onwards (element formats change little; group numbers changed in 2000)."""
+    if standard != "edifact":
+        from hub.edi.x12.schema import resolve_version
+
+        return f"common/{transaction}.{resolve_version(version)}"
+    directory = version.upper()
+    for folder in search_path:
+        if (Path(folder) / "common" / f"{transaction}.{directory}.yaml").is_file():
+            return f"common/{transaction}.{directory}"
+    release = directory[1:]
+    nearest = "D96A" if release[:2].isdigit() and int(release[:2]) >= 90 else "D01B"
+    return f"common/{transaction}.{nearest}"
+
+
 def load_mapping(name: str, search_path: list[str] | tuple[str, ...] = ("mappings",)) -> Mapping:
     """Load ``<search dir>/<name>.yaml`` (and what it extends), checked; :class:`MappingError` lists every problem."""
     raw, chain = _load_raw(name, search_path, ())
@@ -888,28 +909,31 @@ def load_mapping(name: str, search_path: list[str] | tuple[str, ...] = ("mapping
     if errors:
         raise MappingError(errors)
     top = raw.top
-    if top["standard"] != "x12":
-        raise MappingError(f"{where}:1: standard: only x12 mappings exist so far, not {top['standard']!r}")
+    if top["standard"] not in STANDARDS:
+        raise MappingError(f"{where}:1: standard: {top['standard']!r} is not one of {', '.join(STANDARDS)}")
     if top["document"] not in DOCUMENT_CLASSES:
         raise MappingError(f"{where}:1: document: {top['document']!r} is not one of {', '.join(DOCUMENT_CLASSES)}")
-    schema = load_schema(top["transaction"], resolve_version(top["version"]))
-    if schema is None:
-        raise MappingError(f"{where}:1: transaction: no X12 schema for {top['transaction']} {top['version']}")
+    grammar = grammar_for(top["standard"], top["transaction"], top["version"])
+    if grammar is None:
+        std = "X12" if top["standard"] == "x12" else "EDIFACT"
+        raise MappingError(f"{where}:1: transaction: no {std} schema for {top['transaction']} {top['version']}")
+    if top["standard"] == "edifact" and raw.root.groups and any(g.kind == "hierarchy" for g in raw.root.groups):
+        raise MappingError(f"{where}:1: hierarchy: the HL hierarchy is X12; EDIFACT nests segment groups instead")
     mapping = Mapping(
         name=name,
         path=where,
         document=top["document"],
-        standard="x12",
+        standard=top["standard"],
         transaction=top["transaction"],
         version=top["version"],
         tables=raw.tables,
         root=raw.root,
         extends=top.get("extends"),
-        schema=schema,
+        grammar=grammar,
         chain=chain,
     )
     checker = _Checker(mapping)
-    checker.group(mapping.root, DOCUMENT_CLASSES[mapping.document], schema.root, True)
+    checker.group(mapping.root, DOCUMENT_CLASSES[mapping.document], grammar.root, True)
     if checker.errors:
         raise MappingError(checker.errors)
     return mapping

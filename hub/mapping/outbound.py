@@ -1,4 +1,4 @@
-"""Outbound: one canonical document dict -> X12 segments (``to_edi``) or a whole interchange (``render``).
+"""Outbound: one canonical document dict -> X12 or EDIFACT segments (``to_edi``) or a whole interchange (``render``).
 
 The rules of a :class:`~hub.mapping.language.Mapping` are read backwards (see
 ``hub/mapping/README.md``, "Outbound"):
@@ -19,7 +19,11 @@ The rules of a :class:`~hub.mapping.language.Mapping` are read backwards (see
   computed when the mapping maps them, and TDS01 (810 total) when the document has none;
 * a ``hierarchy`` group writes one HL per level item, HL01/HL02/HL04 computed;
 * segments come out in the order of the transaction set's X12 structure,
-  trailing empty elements dropped.
+  trailing empty elements dropped;
+* EDIFACT: the same rules over segment groups; values are plain (the writer
+  escapes them with the release character), a composite comes out as a list of
+  its components, ``UNS+S`` is written where the message has its section
+  control, and ``CNT[CNT01-01=2].CNT01-02`` is computed (the number of LIN).
 """
 
 from __future__ import annotations
@@ -35,10 +39,11 @@ from hub.canonical import load_document
 from hub.canonical.model import DocumentError
 from hub.edi.core import Delimiters
 from hub.edi.x12.schema import Loop, SegNode
+from hub.mapping.grammar import EdifactGrammar
 from hub.mapping.language import (
-    ENVELOPE,
     FALLBACK,
     PASS,
+    Condition,
     ElementRef,
     FieldPath,
     Group,
@@ -49,13 +54,19 @@ from hub.mapping.language import (
     load_mapping,
 )
 
-NOT_WRITTEN = set(ENVELOPE) | {"ST", "SE"}  # written by the envelope, not by the body rules
 SET_OF_DOCUMENT = {
     "purchase_order": "850",
     "purchase_order_ack": "855",
     "ship_notice": "856",
     "invoice": "810",
     "functional_ack": "997",
+}
+MESSAGE_OF_DOCUMENT = {
+    "purchase_order": "ORDERS",
+    "purchase_order_ack": "ORDRSP",
+    "ship_notice": "DESADV",
+    "invoice": "INVOIC",
+    "functional_ack": "CONTRL",
 }
 FUNCTIONAL_IDS = {"850": "PO", "855": "PR", "856": "SH", "810": "IN", "997": "FA", "999": "FA"}
 
@@ -84,22 +95,29 @@ class _Seg:
     def matches(self, spec: SegmentSpec) -> bool:
         return self.tag == spec.tag and all(self.get(c.element) in c.values for c in spec.conditions)
 
+    def opens(self, spec: SegmentSpec) -> bool:
+        """As the first segment of a loop iteration: meets the loop's conditions (``SG2[NAD01=BY]``)."""
+        return all(self.get(c.element) in c.values for c in spec.conditions)
+
     def qualify(self, spec: SegmentSpec) -> None:
         for c in spec.conditions:
             self.set(c.element, c.values[0], _CONDITION)
 
-    def elements(self, component: str) -> list[str]:
+    def elements(self, component: str | None) -> list[Any]:
+        """The segment as ``[tag, element, ...]``; with ``component`` None (EDIFACT) a composite is a list of its
+        components, otherwise they are joined with ``component``."""
         if not self.values:
             return [self.tag]
         last = max(pos for pos, _ in self.values)
-        out = [self.tag] + [""] * last
+        out: list[Any] = [self.tag] + [""] * last
         for pos in range(1, last + 1):
             if (pos, None) in self.values:
                 out[pos] = self.values[(pos, None)][0]
                 continue
             comps = {c: v for (p, c), (v, _) in self.values.items() if p == pos and c is not None and v}
             if comps:
-                out[pos] = component.join(comps.get(i, "") for i in range(1, max(comps) + 1))
+                parts = [comps.get(i, "") for i in range(1, max(comps) + 1)]
+                out[pos] = parts if component is None else component.join(parts)
         while len(out) > 1 and out[-1] == "":
             out.pop()
         return out
@@ -133,17 +151,20 @@ class _Inst:
 
     def child_matching(self, spec: SegmentSpec) -> _Inst:
         for c in self.children:
-            if c.loop.id == spec.tag and c.segments and c.segments[0].matches(spec):
+            if c.loop.id == spec.tag and c.segments and c.segments[0].opens(spec):
                 return c
         loop = next(n for n in self.loop.body if isinstance(n, Loop) and n.id == spec.tag)
         return self.child(loop, spec)
 
 
-def _serialise(inst: _Inst, component: str, out: list[list[str]]) -> None:
+def _serialise(inst: _Inst, component: str | None, out: list[list[Any]], skip: frozenset[str]) -> None:
     emitted: set[int] = set()
     for node in inst.loop.body:
         if isinstance(node, SegNode):
-            if node.tag in NOT_WRITTEN:
+            if node.tag == "UNS" and component is None:
+                out.append(["UNS", "S"])  # EDIFACT section control: detail / summary
+                continue
+            if node.tag in skip:
                 continue
             for seg in inst.segments:
                 if seg.tag == node.tag and id(seg) not in emitted:
@@ -152,7 +173,7 @@ def _serialise(inst: _Inst, component: str, out: list[list[str]]) -> None:
         else:
             for child in inst.children:
                 if child.loop is node:
-                    _serialise(child, component, out)
+                    _serialise(child, component, out, skip)
 
 
 # ------------------------------------------------------------------ values
@@ -217,18 +238,16 @@ class _Writer:
         self.prefix = ""  # the list item being written, e.g. "lines[0]." (for error messages)
         self.hl_count = 0  # HL01 of the last HL written
         self.hl_items: list[_Inst] = []  # the HL iterations of the innermost level (the 856 items)
-        assert mapping.schema is not None
-        self.dictionary = mapping.schema.dictionary
+        assert mapping.grammar is not None
+        self.grammar = mapping.grammar
+        self.not_written = mapping.grammar.not_written
+        self.edifact = isinstance(mapping.grammar, EdifactGrammar)
 
     def fail(self, r: Rule, message: str) -> MappingError:
         return MappingError(f"{self.m.name}: {r.where}: {self.prefix}{r.field}: {message}")
 
     def max_length(self, ref: ElementRef) -> int | None:
-        seg = self.dictionary.segments.get(ref.tag)
-        if seg is None or seg.elements is None or ref.component is not None or ref.pos > len(seg.elements):
-            return None
-        usage = seg.elements[ref.pos - 1]
-        return None if usage.composite else usage.definition.max  # type: ignore[union-attr]
+        return self.grammar.max_length(ref.tag, ref.pos, ref.component)
 
     def encode(self, r: Rule, value: Any, ref: ElementRef) -> tuple[str | None, int]:
         """(EDI text, priority) for ``value``; (None, _) when the table has no code for it."""
@@ -248,7 +267,7 @@ class _Writer:
 
     def check(self, r: Rule, text: str) -> None:
         d = self.delimiters
-        if d is None:
+        if d is None or self.edifact:  # EDIFACT releases service characters (?+), it need not refuse them
             return
         for name, ch in (("element", d.element), ("segment", d.segment), ("component", d.component),
                          ("repetition", d.repetition)):
@@ -271,7 +290,7 @@ class _Writer:
         for r in g.rules:
             if r.edi is None or r.const is not None:
                 continue
-            if r.edi.segment is None or (r.edi.segment.tag in NOT_WRITTEN and not r.edi.loops):
+            if r.edi.segment is None or (r.edi.segment.tag in self.not_written and not r.edi.loops):
                 continue
             value = _get(item, r.field)
             if value is None or value == "":
@@ -331,16 +350,33 @@ class _Writer:
         items = _get(out, g.field)
         if not isinstance(items, list):
             return
-        items = [i for i in items if isinstance(i, dict)]
+        items = [i for i in items[g.start:] if isinstance(i, dict)]
         outer = self.prefix
         if g.loop is not None:
             assert g.schema_loop is not None
             for n, item in enumerate(items):
-                self.prefix = f"{outer}{g.field}[{n}]."
+                self.prefix = f"{outer}{g.field}[{n + g.start}]."
                 self.scope(g, inst.child(g.schema_loop, g.loop), item)
+        elif g.pairs:
+            if not items:
+                return
+            if len(items) > len(g.pairs):
+                raise MappingError(
+                    f"{self.m.name}: {g.where}: {outer}{g.field}: {len(items)} items but only {len(g.pairs)} "
+                    f"element pairs to write them to"
+                )
+            seg = inst.segment(g.segment or SegmentSpec(g.pairs[0][0].tag))
+            for n, (item, pair) in enumerate(zip(items, g.pairs, strict=False)):
+                self.prefix = f"{outer}{g.field}[{n + g.start}]."
+                for r in g.rules:
+                    if r.edi is None or r.const is not None or r.edi.pair_item is None:
+                        continue
+                    value = _get(item, r.field)
+                    if value is not None and value != "":
+                        self.write(r, value, seg, pair[r.edi.pair_item - 1])
         elif g.segment is not None:
             for n, item in enumerate(items):
-                self.prefix = f"{outer}{g.field}[{n}]."
+                self.prefix = f"{outer}{g.field}[{n + g.start}]."
                 seg = _Seg(g.segment.tag)
                 seg.qualify(g.segment)
                 inst.segments.append(seg)
@@ -354,23 +390,6 @@ class _Writer:
                         self.write(r, value, seg, r.edi.element)
                 if g.segment.conditions and not seg.matches(g.segment):
                     inst.segments.remove(seg)  # DTM[DTM01=011]: only the items written with those qualifiers
-        elif g.pairs:
-            if not items:
-                return
-            if len(items) > len(g.pairs):
-                raise MappingError(
-                    f"{self.m.name}: {g.where}: {outer}{g.field}: {len(items)} items but only {len(g.pairs)} "
-                    f"element pairs to write them to"
-                )
-            seg = inst.segment(SegmentSpec(g.pairs[0][0].tag))
-            for n, (item, pair) in enumerate(zip(items, g.pairs, strict=False)):
-                self.prefix = f"{outer}{g.field}[{n}]."
-                for r in g.rules:
-                    if r.edi is None or r.const is not None or r.edi.pair_item is None:
-                        continue
-                    value = _get(item, r.field)
-                    if value is not None and value != "":
-                        self.write(r, value, seg, pair[r.edi.pair_item - 1])
         self.prefix = outer
 
 
@@ -430,7 +449,57 @@ def _counts(mapping: Mapping, root: _Inst, hl_items: list[_Inst] | None = None) 
         ctt.set(ElementRef("CTT", 2), format(total, "f"), _COMPUTED)
 
 
-def to_edi(mapping: Mapping, document: dict[str, Any], delimiters: Delimiters | None = None) -> list[list[str]]:
+def _count_lines_edifact(mapping: Mapping, root: _Inst) -> None:
+    """``CNT[CNT01-01=2].CNT01-02``, when mapped: the number of line items (LIN segments) written."""
+    rule = next((r for r in mapping.root.rules if r.edi and r.edi.segment and r.edi.segment.tag == "CNT"
+                 and r.edi.element == ElementRef("CNT", 1, 2)
+                 and any(c.element == ElementRef("CNT", 1, 1) and "2" in c.values for c in r.edi.segment.conditions)),
+                None)
+    if rule is None:
+        return
+
+    def count(inst: _Inst) -> int:
+        return sum(s.tag == "LIN" for s in inst.segments) + sum(count(c) for c in inst.children)
+
+    cnt = root.segment(SegmentSpec("CNT", (Condition(ElementRef("CNT", 1, 1), ("2",)),)))
+    cnt.set(ElementRef("CNT", 1, 2), str(count(root)), _COMPUTED)
+
+
+def _number_packages(root: _Inst) -> None:
+    """CPS01 (hierarchical ID of a DESADV packing level) when no rule wrote it: 1, 2, 3... in message order."""
+    n = 0
+
+    def walk(inst: _Inst) -> None:
+        nonlocal n
+        for seg in inst.segments:
+            if seg.tag == "CPS":
+                n += 1
+                if not seg.get(ElementRef("CPS", 1)):
+                    seg.set(ElementRef("CPS", 1), str(n), _COMPUTED)
+        for child in inst.children:
+            walk(child)
+
+    walk(root)
+
+
+def _unwritten_items(mapping: Mapping, doc: dict[str, Any]) -> None:
+    """A list item no rule or group can write is an error, not a silent loss: a DESADV mapping that writes
+    ``orders[0]`` refuses a ship notice with two orders.  Checked for the document's own lists."""
+    allowed: dict[str, int] = {}
+    for path in [r.field for r in mapping.root.rules] + [g.field for g in mapping.root.groups if g.field.steps]:
+        first = path.steps[0]
+        if first.index is not None:
+            allowed[first.name] = max(allowed.get(first.name, 0), first.index + 1)
+    for name, count in allowed.items():
+        items = doc.get(name)
+        if isinstance(items, list) and len(items) > count:
+            raise MappingError(
+                f"{mapping.name}: {name} has {len(items)} items but this mapping writes only "
+                f"{', '.join(f'{name}[{i}]' for i in range(count))}"
+            )
+
+
+def to_edi(mapping: Mapping, document: dict[str, Any], delimiters: Delimiters | None = None) -> list[list[Any]]:
     """The transaction body (the segments between ST and SE) for a canonical ``document``.
 
     With ``delimiters``, a value holding one of them is a :class:`MappingError` naming the field.
@@ -445,17 +514,23 @@ def to_edi(mapping: Mapping, document: dict[str, Any], delimiters: Delimiters | 
         doc = load_document(document).to_json()
     except DocumentError as exc:
         raise MappingError(f"{mapping.name}: the document is not valid: {'; '.join(exc.errors)}") from None
-    assert mapping.schema is not None
+    assert mapping.grammar is not None
+    _unwritten_items(mapping, doc)
     writer = _Writer(mapping, delimiters)
-    root = _Inst(mapping.schema.root)
+    root = _Inst(mapping.grammar.root)
     writer.scope(mapping.root, root, doc)
-    _counts(mapping, root, writer.hl_items)
-    _total(mapping, root, doc)
+    if writer.edifact:
+        _count_lines_edifact(mapping, root)
+        _number_packages(root)
+    else:
+        _counts(mapping, root, writer.hl_items)
+        _total(mapping, root, doc)
     for seg, ref, message in writer.pending:
         if not seg.get(ref):
             raise MappingError(message)
-    out: list[list[str]] = []
-    _serialise(root, delimiters.component if delimiters else ">", out)
+    out: list[list[Any]] = []
+    component = None if writer.edifact else (delimiters.component if delimiters else ">")
+    _serialise(root, component, out, mapping.grammar.not_written)
     return out
 
 
@@ -502,6 +577,11 @@ def render(
     ``mapping`` is given.  ``test`` (default: the document's ``source.test``) sets ISA15 to T.
     """
     doc_type = document.get("document_type") if isinstance(document, dict) else None
+    message = MESSAGE_OF_DOCUMENT.get(str(doc_type))
+    if (mapping is not None and mapping.standard == "edifact") or (
+        mapping is None and message is not None and profile.document(message, "outbound") is not None
+    ):
+        return _render_edifact(document, profile, control_numbers, mapping, mappings, when, test)
     tx_type = SET_OF_DOCUMENT.get(str(doc_type))
     if tx_type is None:
         raise MappingError(f"no X12 transaction set for document_type {doc_type!r}")
@@ -509,7 +589,9 @@ def render(
     if mapping is None:
         spec = profile.document(tx_type, "outbound")
         if spec is None or not spec.mapping:
-            raise MappingError(f"partner {profile.id!r} has no outbound {tx_type} document with a mapping")
+            names = " or ".join(n for n in (tx_type, message) if n)
+            raise MappingError(f"partner {profile.id!r} has no outbound {names} document with a mapping "
+                               f"(for {doc_type} documents)")
         mapping = load_mapping(spec.mapping, mappings)
         version = spec.version
     tx_type = mapping.transaction
@@ -563,5 +645,63 @@ def render(
     )
     w.write_transaction(tx_type, st02, body)
     w.end_group()
+    w.end_interchange()
+    return stream.getvalue()
+
+
+def _render_edifact(
+    document: dict[str, Any],
+    profile: Any,
+    control_numbers: ControlCounter | None,
+    mapping: Mapping | None,
+    mappings: list[str] | tuple[str, ...],
+    when: _dt.datetime | None,
+    test: bool | None,
+) -> bytes:
+    """One canonical document as a whole EDIFACT interchange: [UNA] UNB, UNH..UNT, UNZ.
+
+    We are the sender: UNB S002 is the profile's receiver identity (us), S003 the partner's.  Service characters,
+    UNA and line ending come from the profile's ``syntax.edifact``; UNB S001 is UNOC:3; UNH S009 is the mapping's
+    directory (``D96A`` -> D:96A:UN).  UNB 0020 and UNH 0062 come from ``control_numbers`` (``interchange``,
+    ``transaction``), formatted to the profile's widths.  UNB 0035 is 1 when ``test``.
+    """
+    from hub.edi.edifact.writer import EdifactWriter
+
+    doc_type = document.get("document_type")
+    message = MESSAGE_OF_DOCUMENT.get(str(doc_type))
+    version = None
+    if mapping is None:
+        spec = profile.document(message, "outbound") if message else None
+        if spec is None or not spec.mapping:
+            raise MappingError(f"partner {profile.id!r} has no outbound {message} document with a mapping")
+        mapping = load_mapping(spec.mapping, mappings)
+        version = spec.version
+    version = (version or mapping.version).upper()
+    ident = profile.identities.edifact
+    if ident is None:
+        raise MappingError(f"partner {profile.id!r} has no EDIFACT identities")
+    if len(version) != 4 or not version.startswith("D"):
+        raise MappingError(f"{mapping.name}: version {version!r} is not a UN directory such as D96A")
+    delimiters = profile.syntax.edifact.delimiters()
+    body = mapping.to_edi(document, delimiters=delimiters)
+    counter = control_numbers if control_numbers is not None else ControlNumbers()
+    policy = profile.control_numbers
+    unb_ref = policy.interchange.format(counter.take("interchange"))
+    unh_ref = policy.transaction.format(counter.take("transaction"))
+    if test is None:
+        test = bool((document.get("source") or {}).get("test"))
+    stream = io.BytesIO()
+    w = EdifactWriter(stream, delimiters)
+    w.begin_interchange(
+        sender=ident.receiver.id,
+        sender_qualifier=ident.receiver.qualifier or "",
+        receiver=ident.sender.id,
+        receiver_qualifier=ident.sender.qualifier or "",
+        control_reference=unb_ref,
+        when=when or _dt.datetime.now(_dt.UTC),
+        test=test,
+        una=True if profile.syntax.edifact.send_una else None,
+    )
+    w.write_message(mapping.transaction, unh_ref, body, version="D", release=version[1:])
     w.end_interchange()
     return stream.getvalue()

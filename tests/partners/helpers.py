@@ -31,7 +31,7 @@ identities:
     receiver: {id: "8712345000014", qualifier: "14"}
 documents:
   - {type: ORDERS, direction: inbound, version: D96A, mapping: common/ORDERS.D96A}
-  - {type: INVOIC, direction: outbound, version: D96A, mapping: globex/INVOIC.D96A}
+  - {type: INVOIC, direction: outbound, version: D96A, mapping: common/INVOIC.D96A}
   - {type: CONTRL, direction: outbound, version: "4.1"}
 channels:
   inbound: {type: folder, path: inbound/globex/}

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from hub.cli.partner import partner
 from hub.partners import load_profile, load_profiles
+from tests.conftest import REPO
 from tests.partners.helpers import ACME, GLOBEX, write
 
 
@@ -61,7 +62,7 @@ def test_the_folder_defaults_to_partner_profiles_in_the_working_directory(tmp_pa
     write(tmp_path / "partner_profiles", "acme.yaml", ACME)
     config = write(tmp_path, "config.yaml", "folders:\n  inbound: in\n")
     monkeypatch.chdir(tmp_path)
-    result = invoke("validate", "-c", config)
+    result = invoke("validate", "-c", config, "--mappings", REPO / "mappings")
     assert result.exit_code == 0, result.output
     assert result.output == "1 profile(s) valid\n"
 
@@ -188,3 +189,20 @@ def test_help():
     for command in ([], ["validate"], ["list"], ["add"]):
         result = invoke(*command, "--help")
         assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_validate_loads_the_mappings_the_profile_names(folder):
+    write(folder, "acme.yaml", ACME.replace("mapping: common/850.004010", "mapping: zeta/850.004010"))
+    result = invoke("validate", "--folder", folder)
+    assert result.exit_code == 1
+    assert (
+        f"{folder / 'acme.yaml'}:11: documents[0].mapping: mapping 'zeta/850.004010' does not load: "
+        "no mapping 'zeta/850.004010'" in result.output
+    )
+
+
+def test_validate_refuses_a_mapping_of_another_document_type(folder):
+    write(folder, "acme.yaml", ACME.replace("mapping: common/850.004010", "mapping: common/855.004010"))
+    result = invoke("validate", "--folder", folder)
+    assert result.exit_code == 1
+    assert "documents[0].mapping: mapping 'common/855.004010' is for 855, not 850" in result.output

@@ -11,7 +11,7 @@ from tests.conftest import REPO
 def test_shipped_profiles_load_and_identify_the_sample_senders():
     profiles = load_profiles(REPO / "partner_profiles")
     assert sorted(profiles) == ["acme", "nordbuy"]
-    ic = read_x12(REPO / "inbound" / "acme_850_4010.x12").interchanges[0]
+    ic = read_x12(REPO / "inbound" / "acme" / "acme_850_4010.x12").interchanges[0]
     assert find_partner(profiles, "x12", ic.sender_qualifier, ic.sender).id == "acme"
-    unb = read_edifact(REPO / "inbound" / "nordbuy_orders_d96a.edi").interchanges[0]
+    unb = read_edifact(REPO / "inbound" / "nordbuy" / "nordbuy_orders_d96a.edi").interchanges[0]
     assert find_partner(profiles, "edifact", unb.sender_qualifier, unb.sender).id == "nordbuy"
