@@ -21,13 +21,36 @@ ENV_PREFIX = "EDIHUB__"
 CONFIG_ENV = "EDIHUB_CONFIG"
 
 DEFAULTS: dict[str, dict[str, Any]] = {
+    "database": {
+        "url": "sqlite:///var/edihub.db",
+    },
     "folders": {
         "inbound": "inbound",
         "outbound": "outbound",
         "archive": "var/archive",
+        "settle_seconds": 2.0,
+        "scan_interval": 30.0,
     },
     "partners": {
         "folder": "partner_profiles",
+        "mappings": "mappings",
+    },
+    "runtime": {
+        "worker_id": None,
+        "lease_seconds": 300.0,
+        "retry_base_seconds": 30.0,
+        "retry_max_seconds": 3600.0,
+        "max_attempts": 10,
+        "duplicate_window_days": 30,
+        "poll_seconds": 60.0,
+        "ack_sweep_seconds": 300.0,
+    },
+    "erp": {
+        "type": "folder",
+        "folder": {"inbox": "var/erp/inbox", "outbox": "var/erp/outbox", "format": "json"},
+        "http": {},
+        "sql": {},
+        "tryton": {},
     },
     "x12": {
         "chunk_size": 1 << 20,
@@ -43,14 +66,20 @@ class ConfigError(ValueError):
     """config.yaml or an override is not valid; the message names the key."""
 
 
-def _merge(base: dict[str, Any], extra: Mapping[str, Any], where: str) -> None:
+def _merge(base: dict[str, Any], extra: Mapping[str, Any], where: str, depth: int = 0) -> None:
+    """Sections (depth 0) merge key by key; a setting whose default is a mapping (an adapter's options) is
+    replaced as a whole by the mapping given, and checked by the adapter that reads it."""
     for key, value in extra.items():
         if key not in base:
             raise ConfigError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(base))})")
-        if isinstance(base[key], dict):
+        if isinstance(base[key], dict) and depth == 0:
             if not isinstance(value, Mapping):
                 raise ConfigError(f"{where}: {key!r} must be a mapping")
-            _merge(base[key], value, f"{where}.{key}")
+            _merge(base[key], value, f"{where}.{key}", 1)
+        elif isinstance(base[key], dict):
+            if not isinstance(value, Mapping):
+                raise ConfigError(f"{where}.{key} must be a mapping of options, not {value!r}")
+            base[key] = dict(value)
         else:
             base[key] = value
 
@@ -81,12 +110,19 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
 
 
 def _check_types(config: Mapping[str, Any]) -> None:
-    """Each setting has its default's type: a positive integer, a string, or (default null) a string or null."""
+    """Each setting has its default's type: a positive integer, a number >= 0, a string, a mapping (an adapter's
+    options), or (default null) a string or null."""
     for section, keys in DEFAULTS.items():
         for key, default in keys.items():
             value = config[section][key]
             where = f"{section}.{key}"
-            if isinstance(default, int):
+            if isinstance(default, dict):
+                if not isinstance(value, Mapping):
+                    raise ConfigError(f"{where} must be a mapping of options, not {value!r}")
+            elif isinstance(default, float):
+                if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+                    raise ConfigError(f"{where} must be a number >= 0, not {value!r}")
+            elif isinstance(default, int):
                 if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                     raise ConfigError(f"{where} must be a positive integer, not {value!r}")
             elif isinstance(default, str):

@@ -49,8 +49,9 @@ def test_every_config_key_is_documented_with_its_default():
     assert shipped == DEFAULTS, "config.yaml must show every key with its embedded default"
     lines = CONFIG_TEXT.splitlines()
     for key in documented_keys():
-        name = key.split(".")[1]
-        (index,) = [i for i, line in enumerate(lines) if re.match(rf"\s+{name}:", line)]
+        section, name = key.split(".")
+        start = lines.index(f"{section}:")
+        index = next(i for i in range(start + 1, len(lines)) if re.match(rf"\s+{name}:", lines[i]))
         assert lines[index - 1].strip().startswith("#"), f"{key} has no comment in config.yaml"
 
 
@@ -58,7 +59,14 @@ def test_environment_overrides_every_key():
     for key in documented_keys():
         section, name = key.split(".")
         default = DEFAULTS[section][name]
-        raw, expected = ("123", 123) if isinstance(default, int) else ("elsewhere", "elsewhere")
+        if isinstance(default, dict):
+            raw, expected = "{a: 1}", {"a": 1}
+        elif isinstance(default, float):
+            raw, expected = "1.5", 1.5
+        elif isinstance(default, int):
+            raw, expected = "123", 123
+        else:
+            raw, expected = "elsewhere", "elsewhere"
         env = {f"EDIHUB__{section.upper()}__{name.upper()}": raw}
         assert load_config(REPO / "config.yaml", environ=env)[section][name] == expected
 

@@ -16,9 +16,10 @@ def main() -> None:
 def _register() -> None:
     from hub.cli.edifact import edifact
     from hub.cli.map import map_command
+    from hub.cli.ops import acks, db, files, reprocess_command, resend_command, status, transactions
     from hub.cli.partner import partner
     from hub.cli.render import render
-    from hub.cli.run import config_group, run
+    from hub.cli.run import config_group, run, serve
     from hub.cli.schema import schema
     from hub.cli.x12 import x12
 
@@ -30,6 +31,14 @@ def _register() -> None:
     main.add_command(partner)
     main.add_command(map_command)
     main.add_command(render)
+    main.add_command(serve)
+    main.add_command(status)
+    main.add_command(files)
+    main.add_command(transactions)
+    main.add_command(reprocess_command)
+    main.add_command(resend_command)
+    main.add_command(acks)
+    main.add_command(db)
 
 
 _register()

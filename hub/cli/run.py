@@ -7,7 +7,6 @@ import sys
 import click
 import yaml
 
-from hub.cli.common import format_finding
 from hub.config import ConfigError, load_config
 
 
@@ -22,27 +21,67 @@ def _config(path: str | None) -> dict:
 @click.command()
 @click.option("--once", is_flag=True, required=True, help="Process what is waiting now, then exit.")
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="config.yaml to use.")
-def run(once: bool, config_path: str | None) -> None:
-    """Process every file in the inbound folder: archive, validate, acknowledge.
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as one JSON object.")
+def run(once: bool, config_path: str | None, as_json: bool) -> None:
+    """Process everything waiting, then exit: every partner's inbound folder, the ERP's outbound documents.
 
-    Each file's raw bytes go to the archive folder (named by sha256) with a
-    JSON report of every finding; acknowledgments go to <outbound>/acks/.
-    Exit code 1 when any file was rejected.
+    Files are archived (by sha256), parsed, checked against the partner they
+    arrived for, validated and acknowledged (997/999/TA1, CONTRL into the
+    partner's outbound folder), mapped to canonical documents and delivered to
+    the ERP adapter; the ERP's outbound documents are rendered and sent.  The
+    state is kept in the store (database.url).  Exit code 0 when nothing
+    failed, 1 when an item failed (``edihub transactions list --state failed``),
+    2 when the configuration or a profile is wrong.
     """
-    from hub.runtime.folder_job import run_once
+    import json
+
+    from hub.errors import HubError
+    from hub.runtime.app import run_once
 
     config = _config(config_path)
-    reports = run_once(config)
-    rejected = 0
-    for report in reports:
-        errors = sum(1 for f in report.findings if f.severity == "error")
-        rejected += report.status == "rejected"
-        ack = f", ack {report.ack}" if report.ack else ""
-        click.echo(f"{report.name}: {report.standard or '?'} {report.status} ({errors} error(s)){ack}")
-        for f in report.findings:
-            click.echo("  " + format_finding(f))
-    click.echo(f"{len(reports)} file(s) processed from {config['folders']['inbound']}, {rejected} rejected")
-    sys.exit(1 if rejected else 0)
+    try:
+        report = run_once(config)
+    except HubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(
+            f"{report.received} file(s) received ({report.duplicates} duplicate), {report.parsed} parsed, "
+            f"{report.mapped} mapped, {report.delivered} delivered to the ERP, {report.outbound} outbound "
+            f"document(s) from the ERP, {report.sent} sent to partners, {report.acks_matched} acknowledgment(s) "
+            f"matched, {report.failed} failed, {report.retries} waiting to retry"
+        )
+        for error in report.errors:
+            click.echo(f"  {error}")
+    sys.exit(1 if report.failed else 0)
+
+
+@click.command()
+@click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="config.yaml to use.")
+def serve(config_path: str | None) -> None:
+    """Run the hub until SIGTERM: scheduled partner polls, drop-zone watching, retries, overdue acknowledgments.
+
+    Stops gracefully on SIGTERM or Ctrl-C: the item in hand is finished,
+    nothing new is started.  Exit code 2 when the configuration or a profile
+    is wrong.
+    """
+    import logging
+
+    from hub.errors import HubError
+    from hub.runtime.app import Server
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = _config(config_path)
+    try:
+        server = Server(config)
+    except HubError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    report = server.serve_forever()
+    click.echo(f"stopped: {report.received} file(s) received, {report.delivered} delivered, {report.sent} sent, "
+               f"{report.failed} failed")
 
 
 @click.group("config")

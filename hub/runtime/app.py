@@ -1,0 +1,181 @@
+"""Building the pipeline from config.yaml, and ``edihub serve``: the scheduler around it.
+
+``edihub serve`` runs APScheduler (a background scheduler, one worker thread):
+one poll job per partner (every ``runtime.poll_seconds``), a work job for what
+is not tied to a poll (due retries, the ERP's outbound documents; every few
+seconds) and the overdue-acknowledgment sweeper (``runtime.ack_sweep_seconds``).
+The drop zones are also watched (watchdog, plus a full scan every
+``folders.scan_interval``): a new file brings its partner's poll forward.
+SIGTERM or SIGINT stops it gracefully: the item in hand is finished, nothing
+new is started.  Several ``serve`` processes may share one PostgreSQL store:
+work is claimed, never taken twice.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import signal
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from hub.errors import TerminalError
+from hub.runtime.pipeline import Pipeline, RunReport, Settings
+
+log = logging.getLogger("edihub.serve")
+
+
+class ConfigurationError(TerminalError):
+    """The hub cannot start: bad profiles, a mapping that does not load, an unknown ERP adapter..."""
+
+
+def build_pipeline(config: Mapping[str, Any], *, erp: Any = None, transports: Mapping[str, Any] | None = None,
+                   store: Any = None) -> Pipeline:
+    """The pipeline for ``config``: the store (migrated), the archive, the checked profiles and the ERP adapter."""
+    from hub.erp import build_adapter
+    from hub.partners import ProfileError, load_profiles
+    from hub.partners.mappings import mapping_errors
+    from hub.store import Archive, open_store
+
+    settings = Settings.from_config(config)
+    try:
+        profiles = load_profiles(config["partners"]["folder"])
+    except ProfileError as exc:
+        raise ConfigurationError("partner profiles: " + "; ".join(exc.messages)) from exc
+    problems = [p for profile in profiles.values() for p in mapping_errors(profile, settings.mappings)]
+    if problems:
+        raise ConfigurationError("; ".join(problems))
+    active = {pid: p for pid, p in profiles.items() if p.active}
+    if erp is None:
+        try:
+            erp = build_adapter(config["erp"])
+        except ValueError as exc:
+            raise ConfigurationError(f"erp: {exc}") from exc
+    if store is None:
+        url = config["database"]["url"]
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        store = open_store(url)
+    archive = Archive(config["folders"]["archive"])
+    return Pipeline(store, archive, active, erp, settings, transports=transports)
+
+
+def run_once(config: Mapping[str, Any], *, wait: bool = True) -> RunReport:
+    """``edihub run --once``: every step until nothing is left (files still settling are waited for)."""
+    pipeline = build_pipeline(config)
+    try:
+        return pipeline.run_until_idle(wait=time.sleep if wait else None)
+    finally:
+        pipeline.close()
+
+
+class Server:
+    """``edihub serve``: the scheduler, the drop-zone watcher and graceful shutdown."""
+
+    def __init__(self, config: Mapping[str, Any], pipeline: Pipeline | None = None) -> None:
+        self.config = config
+        self.pipeline = pipeline or build_pipeline(config)
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()  # one pass at a time in this process
+        self.scheduler: Any = None
+        self.report = RunReport()
+
+    # the jobs -----------------------------------------------------------------------------
+
+    def _pass(self, partner: str | None, *, poll: bool, sweep: bool = False) -> None:
+        if self.stop_event.is_set():
+            return
+        with self.lock:
+            if self.stop_event.is_set():
+                return
+            p = self.pipeline
+            r = RunReport()
+            try:
+                if poll and partner is not None:
+                    p.poll_partner(partner, r)
+                p.parse_ready(r)
+                p.map_ready(r)
+                p.fetch_outbound(r)
+                p.forward_ready(r)
+                if sweep:
+                    p.sweep_overdue(r)
+            except Exception:  # a job must never kill the scheduler; the item's own failure is in the store
+                log.exception("pass failed")
+            self.report.add(r)
+            for error in r.errors:
+                log.warning("%s", error)
+
+    def poll_job(self, partner: str) -> None:
+        self._pass(partner, poll=True)
+
+    def work_job(self) -> None:
+        self._pass(None, poll=False)
+
+    def sweep_job(self) -> None:
+        self._pass(None, poll=False, sweep=True)
+
+    # running ------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        rt = self.config["runtime"]
+        now = _dt.datetime.now(_dt.UTC)
+        sched = BackgroundScheduler(timezone=_dt.UTC, executors={"default": {"type": "threadpool",
+                                                                            "max_workers": 1}},
+                                    job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
+        for pid in sorted(self.pipeline.transports):
+            sched.add_job(self.poll_job, "interval", seconds=float(rt["poll_seconds"]), args=[pid],
+                          id=f"poll:{pid}", next_run_time=now)
+        sched.add_job(self.work_job, "interval", seconds=min(5.0, float(rt["poll_seconds"])), id="work")
+        sched.add_job(self.sweep_job, "interval", seconds=float(rt["ack_sweep_seconds"]), id="acks",
+                      next_run_time=now)
+        sched.start()
+        self.scheduler = sched
+
+    def wake(self, partner: str | None = None) -> None:
+        """Run a partner's poll (or every partner's) now."""
+        if self.scheduler is None:
+            return
+        now = _dt.datetime.now(_dt.UTC)
+        for pid in [partner] if partner else sorted(self.pipeline.transports):
+            job = self.scheduler.get_job(f"poll:{pid}")
+            if job is not None:
+                job.modify(next_run_time=now)
+
+    def serve_forever(self, *, install_signals: bool = True) -> RunReport:
+        from hub.transports import DropZoneWatcher
+
+        if install_signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stop_event.set())
+        folders = [Path(t.inbound) for t in self.pipeline.transports.values() if hasattr(t, "inbound")]
+        watcher = DropZoneWatcher(folders, scan_interval=float(self.config["folders"]["scan_interval"]))
+        watcher.start()
+        self.start()
+        log.info("edihub serve: %d partner(s), store %s", len(self.pipeline.transports),
+                 self.config["database"]["url"])
+        try:
+            while not self.stop_event.is_set():
+                pending = [t.next_check_in() for t in self.pipeline.transports.values()
+                           if hasattr(t, "next_check_in")]
+                pending = [x for x in pending if x is not None]
+                timeout = min([1.0, *[x + 0.05 for x in pending]])
+                if watcher.wait(timeout) or pending:
+                    self.wake()
+        finally:
+            self.stop()
+            watcher.stop()
+        return self.report
+
+    def stop(self) -> None:
+        """Graceful: no new job starts; the one running finishes the item in hand (the pipeline checks)."""
+        self.stop_event.set()
+        self.pipeline.stop_requested = True
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=True)
+            self.scheduler = None
+        self.pipeline.close()
