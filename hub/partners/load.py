@@ -48,7 +48,12 @@ SECRET_HINT = "inline secret refused: use a '${ENV_NAME}' or 'file:/path' refere
 
 # Numbers YAML would make of codes and IDs are read as written (an unquoted 850 stays "850", 004010 stays
 # "004010" instead of the octal 2056, a GLN keeps its digits); only these keys hold real numbers.
-_NUMERIC_PATHS = (("control_numbers",), ("acknowledgments", "expected_within_minutes"))
+_NUMERIC_PATHS = (
+    ("control_numbers",),
+    ("acknowledgments", "expected_within_minutes"),
+    ("schedule", "interval_seconds"),
+    ("retry",),
+)
 
 
 class ProfileError(ValueError):

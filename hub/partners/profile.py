@@ -256,6 +256,23 @@ class ControlNumberPolicy:
 
 
 @dataclass(frozen=True, slots=True)
+class Schedule:
+    """When ``edihub serve`` polls the partner: ``interval_seconds`` or a five-field ``cron`` (UTC); neither:
+    the configuration's ``runtime.poll_seconds``."""
+
+    interval_seconds: float | None = None
+    cron: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Caps on the configured backoff for this partner's items (``None``: the configuration's)."""
+
+    max_attempts: int | None = None
+    max_delay_seconds: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PartnerProfile:
     """One trading partner, from ``partner_profiles/<id>.yaml``."""
 
@@ -269,6 +286,8 @@ class PartnerProfile:
     syntax: Syntax = field(default_factory=Syntax)
     control_numbers: ControlNumberPolicy = field(default_factory=ControlNumberPolicy)
     leniency: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    schedule: Schedule = field(default_factory=Schedule)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
     """Finding code -> ``error`` | ``warning`` | ``ignore``."""
     source: str = field(default="", compare=False)
     """The file the profile was read from, as given."""
@@ -370,6 +389,8 @@ def build_profile(data: Mapping[str, Any], source: str = "", lines: Mapping[str,
             transaction=_counter(numbers.get("transaction"), 4),
         ),
         leniency=MappingProxyType(dict(data.get("leniency", {}))),
+        schedule=Schedule(**data.get("schedule", {})),
+        retry=RetryPolicy(**data.get("retry", {})),
         source=source,
         lines=MappingProxyType(dict(lines or {})),
     )

@@ -1,7 +1,8 @@
 """Building the pipeline from config.yaml, and ``edihub serve``: the scheduler around it.
 
 ``edihub serve`` runs APScheduler (a background scheduler, one worker thread):
-one poll job per partner (every ``runtime.poll_seconds``), a work job for what
+one poll job per partner (the profile's ``schedule``: an interval or a cron
+expression; by default every ``runtime.poll_seconds``), a work job for what
 is not tied to a poll (due retries, the ERP's outbound documents; every few
 seconds) and the overdue-acknowledgment sweeper (``runtime.ack_sweep_seconds``).
 The drop zones are also watched (watchdog, plus a full scan every
@@ -128,13 +129,23 @@ class Server:
                                                                             "max_workers": 1}},
                                     job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30})
         for pid in sorted(self.pipeline.transports):
-            sched.add_job(self.poll_job, "interval", seconds=float(rt["poll_seconds"]), args=[pid],
-                          id=f"poll:{pid}", next_run_time=now)
+            sched.add_job(self.poll_job, self.trigger(pid), args=[pid], id=f"poll:{pid}", next_run_time=now)
         sched.add_job(self.work_job, "interval", seconds=min(5.0, float(rt["poll_seconds"])), id="work")
         sched.add_job(self.sweep_job, "interval", seconds=float(rt["ack_sweep_seconds"]), id="acks",
                       next_run_time=now)
         sched.start()
         self.scheduler = sched
+
+    def trigger(self, partner: str) -> Any:
+        """The partner's poll schedule: its profile's cron or interval, else ``runtime.poll_seconds``."""
+        from apscheduler.triggers.cron import CronTrigger
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        schedule = self.pipeline.profiles[partner].schedule
+        if schedule.cron:
+            return CronTrigger.from_crontab(schedule.cron, timezone=_dt.UTC)
+        seconds = schedule.interval_seconds or float(self.config["runtime"]["poll_seconds"])
+        return IntervalTrigger(seconds=seconds, timezone=_dt.UTC)
 
     def wake(self, partner: str | None = None) -> None:
         """Run a partner's poll (or every partner's) now."""

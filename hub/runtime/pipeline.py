@@ -319,14 +319,20 @@ class Pipeline:
                     self.store.release(entity, item_id, worker)
 
     def _retry(self, entity: str, item_id: int, reason: str, report: RunReport, retry_after: float | None) -> None:
+        """Backoff from the configuration, capped by the partner's ``retry`` policy; fail after the last attempt."""
         row = self.store.get(entity, item_id)
-        if row.attempts + 1 >= self.settings.max_attempts:
+        policy = self.profiles[row.partner_id].retry if row.partner_id in self.profiles else None
+        max_attempts = (policy and policy.max_attempts) or self.settings.max_attempts
+        if row.attempts + 1 >= max_attempts:
             self.store.set_state(entity, item_id, State.FAILED.value,
                                  f"gave up after {row.attempts + 1} attempts: {reason}"[:4000], now=self.clock())
             self.store.release(entity, item_id, self.settings.worker_id)
             report.failed += 1
             return
-        delay = max(self.settings.backoff(row.attempts), retry_after or 0)
+        delay = self.settings.backoff(row.attempts)
+        if policy is not None and policy.max_delay_seconds:
+            delay = min(delay, policy.max_delay_seconds)
+        delay = max(delay, retry_after or 0)
         self.store.schedule_retry(entity, item_id, reason[:4000], delay, now=self.clock())
         report.retries += 1
 

@@ -206,3 +206,15 @@ def test_validate_refuses_a_mapping_of_another_document_type(folder):
     result = invoke("validate", "--folder", folder)
     assert result.exit_code == 1
     assert "documents[0].mapping: mapping 'common/855.004010' is for 855, not 850" in result.output
+
+
+def test_schedule_and_retry_are_checked(folder):
+    both = ACME + "schedule: {interval_seconds: 60, cron: '* * * * *'}\nretry: {max_attempts: 0}\n"
+    write(folder, "acme.yaml", both)
+    result = invoke("validate", "--folder", folder)
+    assert result.exit_code == 1
+    assert "acme.yaml:15: schedule:" in result.output and "acme.yaml:16: retry.max_attempts:" in result.output
+    write(folder, "acme.yaml", ACME + "schedule: {cron: '*/15 6-20 * * mon-fri'}\nretry: {max_delay_seconds: 600}\n")
+    assert invoke("validate", "--folder", folder).exit_code == 0
+    profile = load_profile(folder / "acme.yaml")
+    assert profile.schedule.cron == "*/15 6-20 * * mon-fri" and profile.retry.max_delay_seconds == 600

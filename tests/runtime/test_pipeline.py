@@ -187,3 +187,31 @@ def test_serve_picks_up_a_dropped_file_and_stops_cleanly(work):
         thread.join(20)
     assert not thread.is_alive()
     assert server.scheduler is None
+
+
+def test_partner_schedule_and_retry_policy(work):
+    work_dir, config = work
+    profile_path = work_dir / "partner_profiles" / "acme.yaml"
+    text = profile_path.read_text()
+    text = text.replace("schedule:\n  interval_seconds: 60", "schedule:\n  cron: '*/15 6-20 * * mon-fri'")
+    text = text.replace("max_attempts: 20", "max_attempts: 2").replace("max_delay_seconds: 3600",
+                                                                        "max_delay_seconds: 1")
+    profile_path.write_text(text)
+    config["runtime"]["retry_base_seconds"] = 60.0  # capped by acme's max_delay_seconds
+    erp = MemoryAdapter()
+    from hub.errors import TransientError
+
+    erp.fail_next(TransientError("ERP down (test)"), times=5)
+    server = Server(config, build_pipeline(config, erp=erp))
+    assert "cron" in str(server.trigger("acme")) and "interval" in str(server.trigger("nordbuy"))
+    drop(work_dir, "acme", "po.x12", variant(800))
+    pipeline = server.pipeline
+    pipeline.run_once()
+    (tx,) = pipeline.store.list_transactions(type="850")
+    assert tx.state == "retry_wait" and tx.attempts == 1
+    assert (tx.next_attempt_at - tx.updated_at).total_seconds() <= 1  # capped, not 60 s
+    time.sleep(1.1)
+    pipeline.run_once()
+    (tx,) = pipeline.store.list_transactions(type="850")
+    assert tx.state == "failed" and "gave up after 2 attempts: ERP down (test)" in tx.reason
+    pipeline.close()
