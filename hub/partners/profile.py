@@ -266,10 +266,12 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Caps on the configured backoff for this partner's items (``None``: the configuration's)."""
+    """Caps on the configured backoff for this partner's items, and its duplicate-interchange window
+    (``None``: the configuration's)."""
 
     max_attempts: int | None = None
     max_delay_seconds: float | None = None
+    duplicate_window_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

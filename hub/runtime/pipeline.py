@@ -381,8 +381,9 @@ class Pipeline:
 
     def _record_parse(self, row: File, profile: PartnerProfile, parsed: _Parsed, report: RunReport) -> None:
         now = self.clock()
-        window = self.settings.duplicate_window_days
-        duplicates = {
+        window = profile.retry.duplicate_window_days
+        window = self.settings.duplicate_window_days if window is None else window
+        duplicates = set() if window == 0 else {
             ic.index for ic in parsed.interchanges
             if self.store.find_duplicate_interchange(profile.id, ic.control_number, window, now=now) is not None
         }
