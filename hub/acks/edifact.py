@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import io
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -218,24 +219,32 @@ def acknowledge(
     *,
     when: _dt.datetime | None = None,
     only_rejected: bool = False,
+    finding_filter: Callable[[Iterable[Finding]], list[Finding]] | None = None,
     **reader_options,
 ) -> ContrlResult:
-    """Read and validate ``source`` and build a CONTRL for each of its interchanges."""
+    """Read and validate ``source`` and build a CONTRL for each of its interchanges.
+
+    ``finding_filter`` passes every finding first (a partner's leniency), so that the CONTRL and the findings
+    returned agree with what the partner is allowed to send.
+    """
     infos: dict[int, list[_MessageInfo]] = {}
+
+    def lenient(items: Iterable[Finding]) -> list[Finding]:
+        return list(items) if finding_filter is None else finding_filter(items)
 
     def keep(msg: Message, extra: list[Finding]) -> None:
         d = msg.delimiters
         s009 = d.components(element(msg.unh, 2))
         infos.setdefault(msg.interchange.index, []).append(
-            _MessageInfo(msg.control_number, s009, msg.group.index, msg.index, list(msg.findings)))
+            _MessageInfo(msg.control_number, s009, msg.group.index, msg.index, lenient(msg.findings)))
 
     result = analyse(source, on_transaction=keep, **reader_options)
-    out = ContrlResult(b"", result.findings, result.not_edifact, encoding=result.encoding)
+    out = ContrlResult(b"", lenient(result.findings), result.not_edifact, encoding=result.encoding)
     if result.not_edifact:
         return out
     chunks = []
     for ic in result.interchanges:
-        mine = [f for f in result.findings if f.interchange == ic.index]
+        mine = [f for f in out.findings if f.interchange == ic.index]
         msgs = infos.get(ic.index, [])
         data, rejected_ic, rejected = build_contrl(ic, msgs, mine, when=when, only_rejected=only_rejected)
         chunks.append(data)

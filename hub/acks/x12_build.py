@@ -516,12 +516,13 @@ class _GroupAck:
     status: str = "A"
     included: int | None = None
     codes: list[str] = field(default_factory=list)
+    lenient: Callable[[Iterable[Finding]], list[Finding]] = list
 
     def finish(self) -> None:
         g = self.group
         ge01 = _el(g.ge, 1) if g.ge is not None else ""
         self.included = int(ge01) if ge01.isdigit() else self.received
-        found = [f for f in g.findings if f.ack_level == "group" and f.ack_code]
+        found = [f for f in self.lenient(g.findings) if f.ack_level == "group" and f.ack_code]
         errors = [f for f in found if f.severity == ERROR]
         for f in (*errors, *(f for f in found if f.severity != ERROR)):
             code = str(f.ack_code)
@@ -745,6 +746,7 @@ def acknowledge(
     usage: str | None = None,
     max_findings: int = MAX_FINDINGS,
     reader_options: dict[str, Any] | None = None,
+    finding_filter: Callable[[Iterable[Finding]], list[Finding]] | None = None,
     **more_reader_options: Any,
 ) -> AckResult:
     """Acknowledge every interchange and functional group of ``source``.
@@ -760,7 +762,10 @@ def acknowledge(
     envelope is broken), ``"always"`` or ``"never"``; ``functional_acks=False``
     writes TA1s only; ``usage`` forces ISA15.  ``reader_options`` (a dict)
     and any other keyword arguments go to
-    :class:`~hub.edi.x12.reader.X12Reader`.
+    :class:`~hub.edi.x12.reader.X12Reader`.  ``finding_filter`` passes every
+    finding first (a partner's leniency: :func:`hub.partners.apply_leniency`),
+    so that a code the partner may send is acknowledged as accepted (dropped)
+    or accepted with errors (made a warning), and the findings returned agree.
 
     One pass over the source; what is kept per interchange is a summary per
     group and the acknowledgment's AK2 loops (spooled to disk past a few MB).
@@ -779,15 +784,19 @@ def acknowledge(
     acks: list[dict[str, Any]] = []
     seen = 0
 
+    def lenient(items: Iterable[Finding]) -> list[Finding]:
+        return list(items) if finding_filter is None else finding_filter(items)
+
     def keep(items: Iterable[Finding]) -> None:
         nonlocal dropped
-        for f in items:
+        for f in lenient(items):
             if len(findings) < max_findings:
                 findings.append(f)
             else:
                 dropped += 1
 
     def route(new: list[Finding]) -> None:
+        new = lenient(new)
         keep(new)
         for f in new:
             if f.ack_level == "interchange" and f.interchange is not None:
@@ -796,8 +805,9 @@ def acknowledge(
     def finalize(state: _InterchangeAck) -> None:
         ic = state.ic
         try:
-            own = {id(f) for f in ic.findings}
-            level = [f for f in ic.findings if f.ack_level == "interchange" and f.ack_code]
+            ic_findings = lenient(ic.findings)
+            own = {id(f) for f in ic_findings}
+            level = [f for f in ic_findings if f.ack_level == "interchange" and f.ack_code]
             level += [f for f in routed.pop(ic.index, []) if id(f) not in own and f.ack_code]
             errors = [f for f in level if f.severity == ERROR]
             warnings = [f for f in level if f.severity != ERROR]
@@ -864,11 +874,13 @@ def acknowledge(
                     )])
                     continue
                 kind = "999" if _is_999(g.version, g.interchange.version) else "997"
-                active.current = _GroupAck(group=g, kind=kind, start=active._offset())
+                active.current = _GroupAck(group=g, kind=kind, start=active._offset(), lenient=lenient)
                 active.groups.append(active.current)
             elif isinstance(item, Transaction):
-                schema = check(item) if check is not None else []
+                schema = lenient(check(item)) if check is not None else []
                 keep(schema)
+                if finding_filter is not None:
+                    item.findings = lenient(item.findings)
                 if active is None or active.current is None or item.group is not active.current.group:
                     continue
                 g_ack = active.current

@@ -785,10 +785,11 @@ def _parse(data: bytes, standard: str, profile: PartnerProfile, when: _dt.dateti
         doc = read_document(data)
         policy = profile.acknowledgments
         ack = acknowledge(data, when=when, ta1={"never": "never", "always": "always"}.get(policy.ta1, "auto"),
-                          functional_acks=policy.x12_functional != "none")
+                          functional_acks=policy.x12_functional != "none",
+                          finding_filter=lambda fs: apply_leniency(fs, profile))
         kinds = [a["kind"] for a in ack.acks]
         kind = "999" if "999" in kinds else "997" if "997" in kinds else "TA1" if "TA1" in kinds else "none"
-        findings = apply_leniency(ack.findings, profile)
+        findings = ack.findings  # leniency applied while acknowledging
         interchanges = [
             _Ic(ic.index, (ic.isa[5].strip(), ic.isa[6].strip()), (ic.isa[7].strip(), ic.isa[8].strip()),
                 ic.isa[13].strip(), ic.isa[15].strip() == "T")
@@ -805,11 +806,12 @@ def _parse(data: bytes, standard: str, profile: PartnerProfile, when: _dt.dateti
 
         doc = read_document(data)
         policy = profile.acknowledgments
-        ack = contrl(data, when=when, only_rejected=policy.edifact_contrl == "errors_only")
+        ack = contrl(data, when=when, only_rejected=policy.edifact_contrl == "errors_only",
+                     finding_filter=lambda fs: apply_leniency(fs, profile))
         if policy.edifact_contrl == "none":
             ack.data = b""
         kind = "CONTRL" if ack.data else "none"
-        findings = apply_leniency(ack.findings, profile)
+        findings = ack.findings
         interchanges = [
             _Ic(ic.index, (ic.sender_qualifier, ic.sender), (ic.receiver_qualifier, ic.receiver), ic.control_number,
                 ic.test_indicator == "1")

@@ -169,3 +169,21 @@ def test_a_bad_profile_stops_the_run_with_exit_2(work):
     result = CliRunner().invoke(main, ["run", "--once"])
     assert result.exit_code == 2
     assert "zeta/850.004010" in result.output
+
+
+def test_leniency_accepts_a_bad_se01_in_the_997_and_delivers_the_order(work):
+    profile = work / "partner_profiles" / "acme.yaml"
+    profile.write_text(profile.read_text().replace("leniency: {}", "leniency: {SE01_COUNT: warning}"))
+    result, report = run_json()
+    assert result.exit_code == 0 and report["failed"] == 0 and report["delivered"] == 3
+    verdicts = sorted(
+        next(s for s in read_document((work / "outbound" / "acme" / n).read_bytes()).transactions[0].segments
+             if s[0] == "AK5")[1]
+        for n in files_in(work / "outbound" / "acme")
+    )
+    assert verdicts == ["A", "E"]  # the bad count is reported, as accepted with errors
+    profile.write_text(profile.read_text().replace("SE01_COUNT: warning", "SE01_COUNT: ignore"))
+    shutil.copy(REPO / "inbound" / "acme" / "acme_850_4010_bad_count.x12", work / "inbound" / "acme" / "b.x12")
+    # the same bytes again: a duplicate, not a second delivery
+    result, report = run_json()
+    assert report["duplicates"] == 1 and report["delivered"] == 0
