@@ -22,9 +22,10 @@ from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origi
 DECIMAL_PATTERN = r"^-?(0|[1-9][0-9]*)(\.[0-9]+)?$"
 DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"
-_DECIMAL_RE = re.compile(DECIMAL_PATTERN)
-_DATE_RE = re.compile(DATE_PATTERN)
-_TIME_RE = re.compile(TIME_PATTERN)
+# Python's $ also matches before a final newline; the loader must not (JSON Schema's $ does not either).
+_DECIMAL_RE = re.compile(DECIMAL_PATTERN.removesuffix("$") + r"\Z")
+_DATE_RE = re.compile(DATE_PATTERN.removesuffix("$") + r"\Z")
+_TIME_RE = re.compile(TIME_PATTERN.removesuffix("$") + r"\Z")
 
 
 class Constraint(typing.NamedTuple):

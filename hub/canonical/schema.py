@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from hub.canonical.documents import DOCUMENT_CLASSES, Document
+from hub.canonical.fastcheck import compile_schema
 from hub.canonical.model import CanonicalError, DocumentError
 
 SCHEMA_DIR = Path(__file__).with_name("schemas")
@@ -71,30 +73,52 @@ def _where(path: Any) -> str:
     return out
 
 
-def validate_document(data: Any) -> list[str]:
-    """Every problem of ``data`` as a canonical document (empty when valid), each as ``path: message``."""
+@cache
+def _fast_check(name: str) -> Callable[[Any], bool]:
+    """The compiled "valid or not" check of the shipped schema ``name`` (see :mod:`hub.canonical.fastcheck`)."""
+    return compile_schema(_shipped(name))
+
+
+def _schema_errors(kind: str, data: dict[str, Any]) -> list[str]:
+    """jsonschema's messages for ``data`` (empty when valid), sorted by path then message."""
+    errors = sorted(_validator(kind).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+    return [f"{_where(e.absolute_path)}: {e.message}" for e in errors]
+
+
+def _check(data: Any) -> tuple[list[str], Document | None]:
+    """(every problem of ``data``, the document object when there is none)."""
     if not isinstance(data, dict):
-        return ["$: a canonical document must be a JSON object"]
+        return ["$: a canonical document must be a JSON object"], None
     kind = data.get("document_type")
     if kind not in DOCUMENT_CLASSES:
-        return [f"$.document_type: {kind!r} is not one of {', '.join(names())}"]
-    errors = sorted(_validator(kind).iter_errors(data), key=lambda e: (list(map(str, e.absolute_path)), e.message))
-    messages = [f"{_where(e.absolute_path)}: {e.message}" for e in errors]
-    if messages:
-        return messages
+        return [f"$.document_type: {kind!r} is not one of {', '.join(names())}"], None
+    try:  # the compiled check answers "valid" for valid documents, fast; jsonschema has the messages
+        valid = _fast_check(kind)(data)
+    except Exception:  # an input the compiled check cannot judge: let jsonschema do it, as always
+        valid = False
+    if not valid:
+        messages = _schema_errors(kind, data)
+        if messages:
+            return messages, None
     try:  # what a schema cannot say: derived parts (ship notice lines) agree with the rest
-        DOCUMENT_CLASSES[kind]._from_document(data)
+        document = DOCUMENT_CLASSES[kind]._from_document(data)
     except CanonicalError as exc:
-        return [f"$: {exc}"]
-    return []
+        return [f"$: {exc}"], None
+    return [], document
+
+
+def validate_document(data: Any) -> list[str]:
+    """Every problem of ``data`` as a canonical document (empty when valid), each as ``path: message``."""
+    return _check(data)[0]
 
 
 def load_document(data: Any) -> Document:
     """The document object for ``data``, its class chosen by ``document_type``; ``DocumentError`` when invalid."""
-    errors = validate_document(data)
+    errors, document = _check(data)
     if errors:
         raise DocumentError(errors)
-    return DOCUMENT_CLASSES[data["document_type"]]._from_document(data)
+    assert document is not None
+    return document
 
 
 def write_schemas(directory: Path = SCHEMA_DIR) -> list[Path]:
