@@ -207,12 +207,28 @@ def _jsontype(value: Any) -> str:
     return "an object" if isinstance(value, dict) else type(value).__name__
 
 
-def _dump(value: Any, hint: Any, path: str) -> Any:
+_SHAPES: dict[int, tuple[Any, tuple[Any, Any, tuple[Any, ...], bool]]] = {}
+
+
+def _shape(hint: Any) -> tuple[Any, Any, tuple[Any, ...], bool]:
+    """(base type, its origin, its args, is a Model) of a hint, computed once per hint object: loading and
+    dumping a document asks it for every value, and ``typing``'s introspection (even hashing an Annotated
+    hint) is slow.  Keyed by identity; the hint is kept in the entry so that its id stays its own."""
+    entry = _SHAPES.get(id(hint))
+    if entry is not None and entry[0] is hint:
+        return entry[1]
     base, _ = _split(hint)
-    if get_origin(base) is list:
-        (item,) = get_args(base)
+    shape = (base, get_origin(base), get_args(base), isinstance(base, type) and issubclass(base, Model))
+    _SHAPES[id(hint)] = (hint, shape)
+    return shape
+
+
+def _dump(value: Any, hint: Any, path: str) -> Any:
+    base, origin, args, is_model = _shape(hint)
+    if origin is list:
+        (item,) = args
         return [_dump(v, item, path) for v in value]
-    if isinstance(base, type) and issubclass(base, Model):
+    if is_model:
         return value.to_json()
     if base is Decimal:
         if not isinstance(value, Decimal) or not value.is_finite():
@@ -230,18 +246,17 @@ def _dump(value: Any, hint: Any, path: str) -> Any:
 
 
 def _load(raw: Any, hint: Any, path: str) -> Any:
-    base, _ = _split(hint)
-    origin = get_origin(base)
+    base, origin, args, is_model = _shape(hint)
     if origin is list:
         if not isinstance(raw, list):
             raise CanonicalError(f"{path}: expected an array, got {_jsontype(raw)}")
-        (item,) = get_args(base)
+        (item,) = args
         return [_load(v, item, f"{path}[{i}]") for i, v in enumerate(raw)]
-    if isinstance(base, type) and issubclass(base, Model):
+    if is_model:
         return base._from_dict(raw, path)
     if origin is Literal:
-        if raw not in get_args(base) or not isinstance(raw, str):
-            raise CanonicalError(f"{path}: {raw!r} is not one of {', '.join(get_args(base))}")
+        if raw not in args or not isinstance(raw, str):
+            raise CanonicalError(f"{path}: {raw!r} is not one of {', '.join(args)}")
         return raw
     if base is bool:
         if not isinstance(raw, bool):
