@@ -266,8 +266,9 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    """Caps on the configured backoff for this partner's items, and its duplicate-interchange window
-    (``None``: the configuration's)."""
+    """This partner's retry settings, each replacing the configuration's ``runtime`` value when given
+    (``None``: the configuration's): attempts before an item fails, the longest wait between two attempts
+    (a cap on the exponential backoff) and the duplicate-interchange window."""
 
     max_attempts: int | None = None
     max_delay_seconds: float | None = None

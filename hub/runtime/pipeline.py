@@ -207,7 +207,9 @@ class Pipeline:
             if isinstance(inbound, FolderChannel) and isinstance(outbound, FolderChannel):
                 Path(inbound.path).mkdir(parents=True, exist_ok=True)
                 Path(outbound.path).mkdir(parents=True, exist_ok=True)
-                out[pid] = FolderTransport(inbound.path, outbound.path, settle_seconds=self.settings.settle_seconds)
+                transport = FolderTransport(inbound.path, outbound.path, settle_seconds=self.settings.settle_seconds)
+                transport.sweep_temporaries()  # temporary files a killed worker left behind while sending
+                out[pid] = transport
         return out
 
     def close(self) -> None:
@@ -319,7 +321,8 @@ class Pipeline:
                     self.store.release(entity, item_id, worker)
 
     def _retry(self, entity: str, item_id: int, reason: str, report: RunReport, retry_after: float | None) -> None:
-        """Backoff from the configuration, capped by the partner's ``retry`` policy; fail after the last attempt."""
+        """Backoff from the configuration, capped by the partner's ``retry.max_delay_seconds``; the item fails after
+        ``retry.max_attempts`` attempts (the partner's value replaces ``runtime.max_attempts``)."""
         row = self.store.get(entity, item_id)
         policy = self.profiles[row.partner_id].retry if row.partner_id in self.profiles else None
         max_attempts = (policy and policy.max_attempts) or self.settings.max_attempts
