@@ -11,7 +11,23 @@ from hub.canonical.documents import SCHEMA_VERSION
 from hub.canonical.model import CanonicalError, DocumentError, _dump, _load
 from hub.edi.core import Delimiters
 from hub.mapping.grammar import Instance, build_tree
-from hub.mapping.language import FALLBACK, PASS, ElementRef, FieldPath, Group, Mapping, MappingError, Rule, SegmentSpec
+from hub.mapping.language import (
+    FALLBACK,
+    PASS,
+    SELF,
+    ElementRef,
+    FieldPath,
+    FieldStep,
+    Group,
+    Location,
+    Mapping,
+    MappingError,
+    Rule,
+    SegmentSpec,
+    best_first,
+)
+
+_DROPPED = None  # what apply_rules returns for an item a required rule found no value for
 
 
 class _Context:
@@ -42,24 +58,39 @@ class _Context:
         return raw.strip()
 
     def matches(self, seg: list[str], spec: SegmentSpec) -> bool:
-        return seg[0] == spec.tag and all(self.value(seg, c.element) in c.values for c in spec.conditions)
+        return seg[0] == spec.tag and self.opens(seg, spec)
 
     def opens(self, seg: list[str], spec: SegmentSpec) -> bool:
         """Whether ``seg``, the first segment of a loop iteration, meets the conditions of the loop ``spec``
         (``N1[N101=ST]``, ``SG2[NAD01=BY]``: an EDIFACT group is named SGn, its conditions test its trigger)."""
-        return all(self.value(seg, c.element) in c.values for c in spec.conditions)
+        return all(c.holds(self.value(seg, c.element)) for c in spec.conditions)
 
     def find(self, segments: list[list[str]], spec: SegmentSpec) -> list[str] | None:
+        """The ``spec.occurrence``-th segment meeting ``spec``; with several values listed in a condition, those
+        holding an earlier listed value come first (``QTY[QTY01-01=47|12]``: a QTY 47, else a QTY 12)."""
         if spec.tag in self.envelope and not any(s[0] == spec.tag for s in segments):
             seg = self.envelope[spec.tag]
             return seg if self.matches(seg, spec) else None
-        n = 0
-        for seg in segments:
-            if self.matches(seg, spec):
-                n += 1
-                if n == spec.occurrence:
-                    return seg
-        return None
+        found = best_first([seg for seg in segments if self.matches(seg, spec)], spec, self.value)
+        return found[spec.occurrence - 1] if len(found) >= spec.occurrence else None
+
+    def iteration(self, inst: Instance, spec: SegmentSpec) -> Instance | None:
+        """The child iteration of loop ``spec`` (``SG1[RFF01-01=ON|CO]``) a location descends into: the first
+        meeting the conditions, by the listed order of their values."""
+        kids = [c for c in inst.children if c.loop.id == spec.tag and c.segments and self.opens(c.segments[0], spec)]
+        kids = best_first(kids, spec, lambda c, ref: self.value(c.segments[0], ref))
+        return kids[0] if kids else None
+
+    def read(self, inst: Instance, loc: Location) -> str | None:
+        """The raw text at ``loc`` in ``inst`` (None when the segment is not there)."""
+        here: Instance | None = inst
+        for spec in loc.loops:
+            here = self.iteration(here, spec)
+            if here is None:
+                return None
+        assert loc.segment is not None and loc.element is not None
+        seg = self.find(here.segments, loc.segment)
+        return None if seg is None else self.value(seg, loc.element)
 
 
 def convert(kind: str, value: str, decimal_mark: str | None = None) -> Any:
@@ -184,39 +215,57 @@ class _Applier:
         except ValueError as exc:
             raise ctx.fail(r, f"{r.edi} {raw!r}: {exc}") from None
 
-    def apply_rules(self, rules: list[Rule], out: dict[str, Any], lookup) -> bool:
-        """Applies ``rules``; ``lookup(rule)`` gives the raw EDI text.  True when any EDI value was found."""
+    def apply_rules(self, rules: list[Rule], out: dict[str, Any], lookup,
+                    dropped: list[tuple[FieldStep, ...]] | None = None) -> bool | None:
+        """Applies ``rules``; ``lookup(rule)`` gives the raw EDI text.  True when any EDI value was found;
+        ``None`` (``_DROPPED``) when a ``required`` rule of the item itself found nothing: the item is not kept.
+        The items a required rule drops (``product_ids[0]``) are added to ``dropped``."""
         found = False
         pending_consts = []
+        raws: list[tuple[Rule, str | None]] = []
+        gone: list[tuple[FieldStep, ...]] = [] if dropped is None else dropped
         for r in rules:
+            if r.fixed:
+                continue  # a fixed code is written, not read
             if r.edi is None:
                 pending_consts.append(r)
                 continue
             raw = lookup(r)
+            if r.required and not raw:
+                if not r.item_prefix:
+                    return _DROPPED
+                gone.append(r.item_prefix)
+            raws.append((r, raw))
+        for r, raw in raws:
+            if r.under(gone):
+                continue
             if raw:
                 found = True
             value = self.rule_value(r, raw)
             if value is not None:
                 _put(out, r.field, value)
         for r in pending_consts:
-            _put(out, r.field, self.rule_value(r, None))
+            if not r.under(gone):
+                _put(out, r.field, self.rule_value(r, None))
         return found
 
-    def scope(self, g: Group, inst: Instance, out: dict[str, Any]) -> bool:
+    def scope(self, g: Group, inst: Instance, out: dict[str, Any]) -> bool | None:
         ctx = self.ctx
 
         def lookup(r: Rule) -> str | None:
-            here: Instance | None = inst
-            for spec in r.edi.loops:
-                kids = [c for c in here.children if c.loop.id == spec.tag and c.segments]
-                here = next((c for c in kids if ctx.opens(c.segments[0], spec)), None)
-                if here is None:
-                    return None
-            seg = ctx.find(here.segments, r.edi.segment)
-            return None if seg is None else ctx.value(seg, r.edi.element)
+            for loc in r.locations:  # fallback locations: the first with a value
+                raw = ctx.read(inst, loc)
+                if raw:
+                    return raw
+            return None
 
-        found = self.apply_rules(g.rules, out, lookup)
+        dropped: list[tuple[FieldStep, ...]] = []
+        found = self.apply_rules(g.rules, out, lookup, dropped)
+        if found is _DROPPED:
+            return _DROPPED
         for sub in g.groups:
+            if sub.field.steps and any(sub.field.steps[: len(p)] == p for p in dropped):
+                continue
             found = self.fill(sub, inst, out) or found
         return found
 
@@ -278,6 +327,9 @@ class _Applier:
         items: list[dict[str, Any]] = []
         if g.hierarchy is not None:
             return self.hierarchy(g, inst, out)
+        value_rule = next((r for r in g.rules if r.field.text == SELF), None)
+        if value_rule is not None:  # a list of values: one per iteration / segment
+            return self.fill_values(g, value_rule, inst, out)
         if g.loop is not None:
             for child in inst.children:
                 if child.loop is g.schema_loop and child.segments and ctx.opens(child.segments[0], g.loop):
@@ -301,14 +353,41 @@ class _Applier:
             for seg in inst.segments:
                 if ctx.matches(seg, spec):
                     item = {}
+
                     def seg_lookup(r: Rule, seg: list[str] = seg) -> str | None:
-                        return ctx.value(seg, r.edi.element) if ctx.matches(seg, r.edi.segment) else None
+                        for loc in r.locations:
+                            raw = ctx.value(seg, loc.element) if ctx.matches(seg, loc.segment) else None
+                            if raw:
+                                return raw
+                        return None
 
                     if self.apply_rules(g.rules, item, seg_lookup):
                         items.append(item)
         if items:
             _list_at(out, g.field).extend(items)
         return bool(items)
+
+    def fill_values(self, g: Group, r: Rule, inst: Instance, out: dict[str, Any]) -> bool:
+        """A group over a list of values (``tracking_numbers``): the rule ``{edi: ..., field: .}`` read in each loop
+        iteration or segment meeting the group's conditions; empty values are not kept."""
+        ctx = self.ctx
+        values = []
+        if g.loop is not None:
+            for child in inst.children:
+                if child.loop is g.schema_loop and child.segments and ctx.opens(child.segments[0], g.loop):
+                    raw = next((v for loc in r.locations if (v := ctx.read(child, loc))), None)
+                    values.append(self.rule_value(r, raw))
+        elif g.segment is not None:
+            spec = SegmentSpec(g.segment.tag, g.segment.conditions)
+            for seg in inst.segments:
+                if ctx.matches(seg, spec):
+                    raw = next((v for loc in r.locations
+                                if ctx.matches(seg, loc.segment) and (v := ctx.value(seg, loc.element))), None)
+                    values.append(self.rule_value(r, raw))
+        values = [v for v in values if v is not None and v != ""]
+        if values:
+            _list_at(out, g.field).extend(values)
+        return bool(values)
 
 
 def _derive(doc: dict[str, Any]) -> None:

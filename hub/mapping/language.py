@@ -59,10 +59,26 @@ class ElementRef:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """``REF01=DP|IA``: the element holds one of ``values``."""
+    """``REF01=DP|IA``: the element holds one of ``values``; ``RFF01-01!=ON|CO`` (``negate``): it holds a value
+    that is none of them."""
 
     element: ElementRef
     values: tuple[str, ...]
+    negate: bool = False
+
+    def holds(self, value: str) -> bool:
+        if self.negate:
+            return value != "" and value not in self.values
+        return value in self.values
+
+    def rank(self, value: str) -> int:
+        """The place of ``value`` among the listed values (``QTY01-01=47|12|46``: 47 is 0): lower is preferred."""
+        if self.negate or value not in self.values:
+            return 0
+        return self.values.index(value)
+
+    def __str__(self) -> str:
+        return f"{self.element}{'!=' if self.negate else '='}{'|'.join(self.values)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,8 +92,26 @@ class SegmentSpec:
     def __str__(self) -> str:
         text = self.tag
         if self.conditions:
-            text += "[" + ",".join(f"{c.element}={'|'.join(c.values)}" for c in self.conditions) + "]"
+            text += "[" + ",".join(str(c) for c in self.conditions) + "]"
         return text + (f"#{self.occurrence}" if self.occurrence != 1 else "")
+
+    @property
+    def negative(self) -> bool:
+        return any(c.negate for c in self.conditions)
+
+    @property
+    def ranked(self) -> bool:
+        """Whether a condition lists several values, so that the matches are ordered by the listed order."""
+        return any(len(c.values) > 1 and not c.negate for c in self.conditions)
+
+
+def best_first(items: list[Any], spec: SegmentSpec, value: Any) -> list[Any]:
+    """``items`` (all meeting ``spec``) ordered by the listed order of the conditions' values, message order
+    within one rank: ``QTY[QTY01-01=47|12|46]`` prefers a QTY 47 to an earlier QTY 12.  ``value(item, ref)``
+    reads an element of an item."""
+    if not spec.ranked or len(items) < 2:
+        return items
+    return sorted(items, key=lambda it: tuple(c.rank(value(it, c.element)) for c in spec.conditions))
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,15 +146,16 @@ def parse_segment(text: str) -> SegmentSpec:
         if not part.strip():
             continue
         if "=" not in part:
-            raise ValueError(f"condition {part!r} must be ELEMENT=VALUE[|VALUE...]")
+            raise ValueError(f"condition {part!r} must be ELEMENT=VALUE[|VALUE...] or ELEMENT!=VALUE[|VALUE...]")
         left, right = part.split("=", 1)
-        ref = parse_element(left.strip())
+        negate = left.endswith("!")
+        ref = parse_element(left.removesuffix("!").strip())
         if ref.tag != tag and not _GROUP_RE.match(tag):  # an EDIFACT group SGn tests its trigger segment
             raise ValueError(f"condition {part!r} does not test an element of {tag}")
         values = tuple(v.strip() for v in right.split("|"))
         if not all(values):
             raise ValueError(f"condition {part!r} has an empty value")
-        conditions.append(Condition(ref, values))
+        conditions.append(Condition(ref, values, negate))
     occurrence = int(occ) if occ else 1
     if occurrence < 1:
         raise ValueError(f"{text!r}: occurrences count from #1")
@@ -170,7 +205,12 @@ class FieldPath:
         return self.text
 
 
+SELF = "."  # the field of the one rule of a group over a list of values (strings...): the item itself
+
+
 def parse_field(text: str) -> FieldPath:
+    if text.strip() == SELF:
+        return FieldPath((), SELF)
     steps = []
     for part in text.strip().split("."):
         m = _STEP_RE.match(part)
@@ -224,7 +264,7 @@ def resolve_field(cls: type[Model], path: FieldPath, *, want_list: bool = False)
                 raise ValueError(f"{path}: {step.name!r} is not a list")
             current = base
     if want_list:
-        raise ValueError(f"{path}: a group's field must be a list of objects")
+        raise ValueError(f"{path}: a group's field must be a list")
     if isinstance(current, type) and issubclass(current, Model):
         raise ValueError(f"{path}: {current.__name__} is an object; map its fields ({path}.<field>)")
     return current
@@ -261,7 +301,13 @@ def default_type(base: Any, element_type: str | None) -> str:
 
 @dataclass(slots=True)
 class Rule:
-    """One EDI location <-> one canonical field, with an optional table, conversion, default or constant."""
+    """One EDI location <-> one canonical field, with an optional table, conversion, default or constant.
+
+    ``field`` is empty (``FieldPath((), "")``) for a fixed code: ``{edi: BGM01-01, const: "351"}`` writes 351
+    and reads nothing.  ``locations`` lists every location of ``edi: [A, B]`` (``edi`` is the first: inbound the
+    first that has a value wins, outbound ``edi`` is written).  ``required``: the item holding the field exists
+    only with it (see :attr:`item_prefix`).
+    """
 
     field: FieldPath
     edi: Location | None
@@ -271,9 +317,39 @@ class Rule:
     const: str | None = None
     where: str = ""
     remove: bool = False
+    required: bool = False
+    locations: tuple[Location, ...] = ()
     # filled in by checking
     conversion: str = "string"
     target: Any = str
+
+    def __post_init__(self) -> None:
+        if self.edi is not None and not self.locations:
+            self.locations = (self.edi,)
+
+    @property
+    def fixed(self) -> bool:
+        """A fixed code: an EDI location and a constant, no canonical field."""
+        return not self.field.text and self.const is not None
+
+    @property
+    def key(self) -> str:
+        """What identifies the rule in its scope (for ``extends`` and duplicates): its field, or for a fixed code
+        its location."""
+        return self.field.text or f"@{self.edi}"
+
+    @property
+    def item_prefix(self) -> tuple[FieldStep, ...]:
+        """The steps of the innermost list item holding the field (``product_ids[0]`` for
+        ``product_ids[0].value``); empty when that is the item of the rule's group (``value``, ``quantity.value``)."""
+        steps = self.field.steps
+        for n in range(len(steps) - 2, -1, -1):
+            if steps[n].index is not None or steps[n].select is not None:
+                return steps[: n + 1]
+        return ()
+
+    def under(self, prefixes: list[tuple[FieldStep, ...]]) -> bool:
+        return any(self.field.steps[: len(p)] == p for p in prefixes)
 
 
 @dataclass(slots=True)
@@ -385,7 +461,7 @@ def _fmt(path: tuple) -> str:
 
 TOP_KEYS = {"document", "standard", "transaction", "version", "extends", "description", "tables", "header", "groups",
             "lines", "hierarchy"}
-RULE_KEYS = {"edi", "field", "type", "table", "default", "const", "remove", "description"}
+RULE_KEYS = {"edi", "field", "type", "table", "default", "const", "remove", "description", "required"}
 GROUP_KEYS = {"field", "loop", "segment", "pairs", "rules", "groups", "remove", "description", "start"}
 HIERARCHY_KEYS = {"loop", "levels", "description"}
 LEVEL_KEYS = {"level", "field", "rules", "groups", "description"}
@@ -422,42 +498,64 @@ class _Parser:
         for k in data:
             if k not in RULE_KEYS:
                 self.error(key + (k,), f"unknown key (allowed: {', '.join(sorted(RULE_KEYS))})")
-        if "field" not in data or not isinstance(data["field"], str):
+        remove = data.get("remove") == "true"
+        if "field" not in data:
+            if "edi" not in data or ("const" not in data and not remove):
+                self.error(key, "a rule needs field: <canonical field path> (or, for a fixed code, edi and const)")
+                return None
+            fpath = FieldPath((), "")
+        elif not isinstance(data["field"], str):
             self.error(key, "a rule needs field: <canonical field path>")
             return None
-        try:
-            fpath = parse_field(data["field"])
-        except ValueError as exc:
-            self.error(key + ("field",), str(exc))
-            return None
-        remove = data.get("remove") == "true"
-        edi = None
-        if "edi" in data:
+        else:
             try:
-                edi = parse_location(str(data["edi"]))
+                fpath = parse_field(data["field"])
+            except ValueError as exc:
+                self.error(key + ("field",), str(exc))
+                return None
+        locations: tuple[Location, ...] = ()
+        if "edi" in data:
+            texts = data["edi"] if isinstance(data["edi"], list) else [data["edi"]]
+            if not texts or not all(isinstance(t, str) for t in texts):
+                self.error(key + ("edi",), "edi: a location, or a list of locations (the first found is read)")
+                return None
+            try:
+                locations = tuple(parse_location(t) for t in texts)
             except ValueError as exc:
                 self.error(key + ("edi",), str(exc))
+                return None
+            if len(locations) > 1 and any(loc.pair_item is not None for loc in locations):
+                self.error(key + ("edi",), "$1/$2 take no fallback locations")
                 return None
         elif "const" not in data and not remove:
             self.error(key, "a rule needs edi: <location> or const: <value>")
             return None
         if "const" in data and ("table" in data or "default" in data):
             self.error(key + ("const",), "a constant takes no table or default")
-        for k in ("type", "table", "default", "const"):
+        for k in ("type", "table", "default", "const", "required"):
             if k in data and not isinstance(data[k], str):
                 self.error(key + (k,), "must be a single value")
                 return None
         if "type" in data and data["type"] not in TYPES:
             self.error(key + ("type",), f"unknown type {data['type']!r} (known: {', '.join(TYPES)})")
+        required = data.get("required", "false")
+        if required not in ("true", "false"):
+            self.error(key + ("required",), "required: true or false")
+        elif required == "true" and ("const" in data or "default" in data):
+            self.error(key + ("required",), "a required value comes from the EDI: no const or default")
+        if not fpath.text and "const" in data and len(locations) > 1:
+            self.error(key + ("edi",), "a fixed code is written to one location")
         return Rule(
             field=fpath,
-            edi=edi,
+            edi=locations[0] if locations else None,
             type=data.get("type"),
             table=data.get("table"),
             default=data.get("default"),
             const=data.get("const"),
             where=f"{self.where(key)}: {_fmt(key)}",
             remove=remove,
+            required=required == "true",
+            locations=locations,
         )
 
     def rules(self, data: Any, key: tuple) -> list[Rule]:
@@ -619,12 +717,16 @@ def _parse_file(name: str, path: Path) -> _Raw:
 # ------------------------------------------------------------------ extends: merging
 
 
+def _key(item: Rule | Group) -> str:
+    return item.key if isinstance(item, Rule) else item.field.text
+
+
 def _merge_by_field(base: list, child: list, combine) -> list:
-    """``base`` overridden by ``child``, item by item matched on ``field``: ``remove`` drops, new ones append,
-    a match becomes ``combine(old, new)``."""
+    """``base`` overridden by ``child``, item by item matched on ``field`` (a fixed code: on its location):
+    ``remove`` drops, new ones append, a match becomes ``combine(old, new)``."""
     out = list(base)
     for item in child:
-        idx = next((i for i, b in enumerate(out) if b.field.text == item.field.text), None)
+        idx = next((i for i, b in enumerate(out) if _key(b) == _key(item)), None)
         if item.remove:
             if idx is not None:
                 out.pop(idx)
@@ -704,42 +806,75 @@ class _Checker:
         for c in spec.conditions:
             self.element_type(c.element, where)
 
+    def location(self, r: Rule, loc: Location, group: Group, loop: Loop, header: bool) -> str | None:
+        """Checks one location of ``r``; returns the type of its element."""
+        if loc.pair_item is not None:
+            if group.kind != "pairs":
+                self.err(r.where, f"{loc}: $1/$2 only make sense inside a pairs group")
+            elif group.pairs:
+                return self.element_type(group.pairs[0][loc.pair_item - 1], r.where)
+            return None
+        assert loc.segment is not None and loc.element is not None
+        if any(spec.negative for spec in (*loc.loops, loc.segment)):
+            self.err(r.where, f"{loc}: a negative condition (!=) chooses the items of a group; a rule's location "
+                              f"needs conditions it can write (=)")
+        if group.kind == "segment" and group.segment is not None:
+            if loc.loops or loc.segment.tag != group.segment.tag:
+                self.err(r.where, f"{loc}: this group reads one {group.segment.tag} segment at a time")
+        elif group.kind == "pairs":
+            self.err(r.where, f"{loc}: inside a pairs group, read $1 (qualifier) or $2 (value)")
+        else:
+            target = loop
+            for spec in loc.loops:
+                found = [c for c in target.body if isinstance(c, Loop) and c.id == spec.tag]
+                if not found:
+                    self.err(r.where, f"{loc}: no loop {spec.tag} in {target.id or 'the header'}")
+                    return None
+                target = found[0]
+                for c in spec.conditions:
+                    if c.element.tag != target.trigger.tag:
+                        self.err(r.where, f"{loc}: conditions on {spec.tag} test its first segment "
+                                          f"{target.trigger.tag}")
+                    self.element_type(c.element, r.where)
+            self.segment_in(loc.segment, target, r.where, header and not loc.loops)
+        return self.element_type(loc.element, r.where)
+
     def rule(self, r: Rule, cls: Any, group: Group, loop: Loop, header: bool) -> None:
-        try:
-            base = resolve_field(cls, r.field)
-        except ValueError as exc:
-            self.err(r.where, str(exc))
-            return
+        if r.fixed:
+            base: Any = str
+            if r.edi is None or r.edi.pair_item is not None:
+                self.err(r.where, "a fixed code (const without field) is written to an element: edi: BGM01-01")
+                return
+            if r.type is not None:
+                self.err(r.where, "type: a fixed code is written as given")
+        elif r.field.text == SELF:
+            if isinstance(cls, type) and issubclass(cls, Model) or group.kind == "root":
+                self.err(r.where, f"field {SELF!r} (the item itself) is only for a group over a list of values")
+                return
+            base = cls
+        else:
+            try:
+                base = resolve_field(cls, r.field)
+            except ValueError as exc:
+                self.err(r.where, str(exc))
+                return
         r.target = base
         el_type = None
-        if r.edi is not None:
-            if r.edi.pair_item is not None:
-                if group.kind != "pairs":
-                    self.err(r.where, f"{r.edi}: $1/$2 only make sense inside a pairs group")
-                elif group.pairs:
-                    el_type = self.element_type(group.pairs[0][r.edi.pair_item - 1], r.where)
-            else:
-                assert r.edi.segment is not None and r.edi.element is not None
-                if group.kind == "segment" and group.segment is not None:
-                    if r.edi.loops or r.edi.segment.tag != group.segment.tag:
-                        self.err(r.where, f"{r.edi}: this group reads one {group.segment.tag} segment at a time")
-                elif group.kind == "pairs":
-                    self.err(r.where, f"{r.edi}: inside a pairs group, read $1 (qualifier) or $2 (value)")
-                else:
-                    target = loop
-                    for spec in r.edi.loops:
-                        found = [c for c in target.body if isinstance(c, Loop) and c.id == spec.tag]
-                        if not found:
-                            self.err(r.where, f"{r.edi}: no loop {spec.tag} in {target.id or 'the header'}")
-                            return
-                        target = found[0]
-                        for c in spec.conditions:
-                            if c.element.tag != target.trigger.tag:
-                                self.err(r.where, f"{r.edi}: conditions on {spec.tag} test its first segment "
-                                                  f"{target.trigger.tag}")
-                            self.element_type(c.element, r.where)
-                    self.segment_in(r.edi.segment, target, r.where, header and not r.edi.loops)
-                el_type = self.element_type(r.edi.element, r.where)
+        for n, loc in enumerate(r.locations):
+            found = self.location(r, loc, group, loop, header)
+            if n == 0:
+                el_type = found
+        if r.fixed:
+            assert r.edi is not None and r.edi.element is not None and r.const is not None
+            ref = r.edi.element
+            longest = self.schema.max_length(ref.tag, ref.pos, ref.component) if el_type else None
+            if longest and len(r.const) > longest:
+                self.err(r.where, f"const: {r.const!r} is longer than {ref} holds ({longest})")
+            r.conversion = "string"
+            return
+        if r.required and not r.item_prefix and group.kind == "root":
+            self.err(r.where, f"required: {r.field} belongs to the document itself, which cannot be dropped "
+                              f"(required drops the list item holding the field, e.g. product_ids[0].value)")
         if r.table is not None:
             table = self.m.tables.get(r.table)
             if table is None:
@@ -771,6 +906,11 @@ class _Checker:
             return
         hl = found[0]
         item = cls
+        for level in g.levels:
+            for r in level.rules:
+                if r.required and not r.item_prefix:
+                    self.err(r.where, f"required: {r.field} belongs to the level's item, which cannot be dropped "
+                                      f"(the HL levels are linked)")
         for n, level in enumerate(g.levels):
             if n == 0 and not level.field.steps:  # the first level fills the object the hierarchy is in
                 level.item, level.schema_loop = item, hl
@@ -795,8 +935,13 @@ class _Checker:
                 self.err(g.where, str(exc))
                 return
             if not (isinstance(item, type) and issubclass(item, Model)):
-                self.err(g.where, f"{g.field}: a group fills a list of objects")
-                return
+                values = [r for r in g.rules if r.field.text == SELF]
+                others = [r for r in g.rules if r.field.text != SELF and not r.fixed]
+                if g.pairs or g.hierarchy or len(values) != 1 or others or g.groups:
+                    self.err(g.where, f"{g.field}: a list of values ({getattr(item, '__name__', item)}) is filled by "
+                                      f"a loop or segment group with one rule whose field is {SELF!r} (the item "
+                                      f"itself), e.g. {{edi: REF02, field: {SELF!r}}}")
+                    return
             inner_loop, inner_header = loop, False
             if g.loop is not None:
                 found = [c for c in loop.body if isinstance(c, Loop) and c.id == g.loop.tag]
@@ -817,6 +962,9 @@ class _Checker:
                     self.err(g.where, "pairs: every element must be of one segment")
                 elif g.segment is not None and g.segment.tag not in tags:
                     self.err(g.where, f"segment: {g.segment} is not the segment of the pairs ({tags.pop()})")
+                elif g.segment is not None and g.segment.negative:
+                    self.err(g.where, f"segment: {g.segment}: the pairs' segment is written with its conditions, "
+                                      f"so they cannot be negative (!=)")
                 else:
                     self.segment_in(g.segment or SegmentSpec(tags.pop()), loop, g.where, header)
             elif g.segment is not None:
@@ -843,9 +991,10 @@ class _Checker:
             self.group(sub, item, inner_loop, inner_header)
         seen: dict[str, str] = {}
         for r in g.rules:
-            if r.field.text in seen:
-                self.err(r.where, f"field {r.field} is already mapped at {seen[r.field.text]}")
-            seen[r.field.text] = r.where
+            if r.key in seen:
+                what = f"field {r.field}" if r.field.text else f"the fixed code of {r.edi}"
+                self.err(r.where, f"{what} is already mapped at {seen[r.key]}")
+            seen[r.key] = r.where
 
 
 # ------------------------------------------------------------------ loading

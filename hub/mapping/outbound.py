@@ -7,14 +7,20 @@ The rules of a :class:`~hub.mapping.language.Mapping` are read backwards (see
   element, converted back (ISO date -> CCYYMMDD, ``HH:MM:SS`` -> HHMM[SS],
   decimals as given, ``N2`` -> implied decimals);
 * segment conditions (``REF[REF01=DP].REF02``) find the segment of the scope
-  holding those qualifiers, or create it with the first listed value of each;
+  holding those qualifiers, or create it with the first listed value of each
+  (the loop's own first segment is qualified, never created twice);
 * tables are inverted: the first code listed for a canonical value wins; a
   value listed nowhere goes out as is when the table has ``"*": "="``;
   an element also written by a rule without a table (the kept ``code`` field)
   takes that rule's value instead;
 * ``loop`` groups emit one loop iteration per list item, ``segment`` groups one
-  segment per item, ``pairs`` groups fill the pairs in order;
-* ``const`` rules and envelope rules (ISA, GS, ST) are not written here;
+  segment per item (with conditions, only the items written meeting them:
+  ``SG1[RFF01-01!=ON]``), ``pairs`` groups fill the pairs in order; an item
+  lacking a ``required`` value is not written; a group over a list of values
+  writes each value with its ``.`` rule;
+* fixed codes (``{edi: BGM01-01, const: "351"}``) are written when nothing else
+  fills their element; ``const`` rules with a field and envelope rules (ISA, GS,
+  ST) are not written here;
 * CTT01 (number of lines) and CTT02 (hash total of the lines' quantities) are
   computed when the mapping maps them, and TDS01 (810 total) when the document has none;
 * a ``hierarchy`` group writes one HL per level item, HL01/HL02/HL04 computed;
@@ -43,6 +49,7 @@ from hub.mapping.grammar import EdifactGrammar
 from hub.mapping.language import (
     FALLBACK,
     PASS,
+    SELF,
     Condition,
     ElementRef,
     FieldPath,
@@ -51,6 +58,7 @@ from hub.mapping.language import (
     MappingError,
     Rule,
     SegmentSpec,
+    best_first,
     load_mapping,
 )
 
@@ -71,8 +79,13 @@ MESSAGE_OF_DOCUMENT = {
 FUNCTIONAL_IDS = {"850": "PO", "855": "PR", "856": "SH", "810": "IN", "997": "FA", "999": "FA"}
 
 # priority of what is written into an element: a computed count beats a plain rule (the kept code),
-# which beats an inverted table, which beats a qualifier taken from a location's condition
-_CONDITION, _TABLE, _PLAIN, _COMPUTED = 0, 1, 2, 3
+# which beats an inverted table, which beats a qualifier taken from a location's condition, which beats a
+# fixed code ({edi: BGM01-01, const: "380"}: written when nothing else fills the element)
+_FIXED, _CONDITION, _TABLE, _PLAIN, _COMPUTED = 0, 1, 2, 3, 4
+
+
+class _Conflict(ValueError):
+    """A loop's first segment already holds another qualifier than a location asks for."""
 
 
 # ------------------------------------------------------------------ the segment tree being built
@@ -86,6 +99,9 @@ class _Seg:
     def get(self, ref: ElementRef) -> str:
         return self.values.get((ref.pos, ref.component), ("", 0))[0]
 
+    def priority(self, ref: ElementRef) -> int:
+        return self.values.get((ref.pos, ref.component), ("", 0))[1]
+
     def set(self, ref: ElementRef, value: str, priority: int) -> None:
         key = (ref.pos, ref.component)
         old = self.values.get(key)
@@ -93,15 +109,17 @@ class _Seg:
             self.values[key] = (value, priority)
 
     def matches(self, spec: SegmentSpec) -> bool:
-        return self.tag == spec.tag and all(self.get(c.element) in c.values for c in spec.conditions)
+        return self.tag == spec.tag and self.opens(spec)
 
     def opens(self, spec: SegmentSpec) -> bool:
         """As the first segment of a loop iteration: meets the loop's conditions (``SG2[NAD01=BY]``)."""
-        return all(self.get(c.element) in c.values for c in spec.conditions)
+        return all(c.holds(self.get(c.element)) for c in spec.conditions)
 
     def qualify(self, spec: SegmentSpec) -> None:
+        """Writes the first value of each condition (a negative condition writes nothing: the rules do)."""
         for c in spec.conditions:
-            self.set(c.element, c.values[0], _CONDITION)
+            if not c.negate:
+                self.set(c.element, c.values[0], _CONDITION)
 
     def elements(self, component: str | None) -> list[Any]:
         """The segment as ``[tag, element, ...]``; with ``component`` None (EDIFACT) a composite is a list of its
@@ -130,8 +148,20 @@ class _Inst:
     children: list[_Inst] = field(default_factory=list)
 
     def segment(self, spec: SegmentSpec) -> _Seg:
-        """The ``spec.occurrence``-th segment matching ``spec``, created (qualified) when missing."""
-        found = [s for s in self.segments if s.matches(spec)]
+        """The ``spec.occurrence``-th segment matching ``spec``, created (qualified) when missing.
+
+        The loop's own first segment (``PAT[PAT03-03=D]`` in an iteration of the PAT group) is never created
+        twice: it is qualified with the conditions, or :class:`_Conflict` when it holds another value there."""
+        if self.loop.id is not None and self.segments and spec.tag == self.loop.trigger.tag:
+            head = self.segments[0]
+            if not head.matches(spec):
+                for c in spec.conditions:
+                    have = head.get(c.element)
+                    if have and not c.holds(have):
+                        raise _Conflict(f"the {self.loop.id} iteration's {spec.tag} already has {c.element} {have!r}")
+                head.qualify(spec)
+            return head
+        found = best_first([s for s in self.segments if s.matches(spec)], spec, _Seg.get)
         while len(found) < spec.occurrence:
             seg = _Seg(spec.tag)
             seg.qualify(spec)
@@ -150,9 +180,10 @@ class _Inst:
         return inst
 
     def child_matching(self, spec: SegmentSpec) -> _Inst:
-        for c in self.children:
-            if c.loop.id == spec.tag and c.segments and c.segments[0].opens(spec):
-                return c
+        kids = [c for c in self.children if c.loop.id == spec.tag and c.segments and c.segments[0].opens(spec)]
+        kids = best_first(kids, spec, lambda c, ref: c.segments[0].get(ref))
+        if kids:
+            return kids[0]
         loop = next(n for n in self.loop.body if isinstance(n, Loop) and n.id == spec.tag)
         return self.child(loop, spec)
 
@@ -177,6 +208,10 @@ def _serialise(inst: _Inst, component: str | None, out: list[list[Any]], skip: f
 
 
 # ------------------------------------------------------------------ values
+
+
+def _empty(value: Any) -> bool:
+    return value is None or value == ""
 
 
 def _get(obj: Any, path: FieldPath) -> Any:
@@ -286,22 +321,45 @@ class _Writer:
         self.check(r, text)
         seg.set(ref, text, priority)
 
+    def segment_in(self, r: Rule, inst: _Inst, spec: SegmentSpec) -> _Seg:
+        try:
+            return inst.segment(spec)
+        except _Conflict as exc:
+            raise self.fail(r, f"cannot be written to {r.edi}: {exc}") from None
+
+    def put(self, r: Rule, value: Any, inst: _Inst) -> None:
+        """Writes ``value`` (a fixed code: ``r.const``) at the rule's (first) location in the iteration ``inst``."""
+        assert r.edi is not None and r.edi.segment is not None and r.edi.element is not None
+        here = inst
+        for spec in r.edi.loops:
+            here = here.child_matching(spec)
+        seg = self.segment_in(r, here, r.edi.segment)
+        if r.fixed:
+            self.check(r, value)
+            seg.set(r.edi.element, value, _FIXED)
+        else:
+            self.write(r, value, seg, r.edi.element)
+
     def scope(self, g: Group, inst: _Inst, item: dict[str, Any]) -> None:
+        # ``required`` rules: the list items lacking their value (product_ids[0] without value) write nothing
+        dropped = [r.item_prefix for r in g.rules if r.required and r.item_prefix and _empty(_get(item, r.field))]
         for r in g.rules:
-            if r.edi is None or r.const is not None:
+            if r.edi is None or (r.const is not None and not r.fixed) or r.under(dropped):
                 continue
             if r.edi.segment is None or (r.edi.segment.tag in self.not_written and not r.edi.loops):
                 continue
-            value = _get(item, r.field)
-            if value is None or value == "":
+            value = r.const if r.fixed else _get(item, r.field)
+            if _empty(value):
                 continue
-            here = inst
-            for spec in r.edi.loops:
-                here = here.child_matching(spec)
-            assert r.edi.element is not None
-            self.write(r, value, here.segment(r.edi.segment), r.edi.element)
+            self.put(r, value, inst)
         for sub in g.groups:
+            if sub.field.steps and any(sub.field.steps[: len(p)] == p for p in dropped):
+                continue
             self.fill(sub, inst, item)
+
+    def keeps(self, g: Group, item: Any) -> bool:
+        """Whether a list item is written: every ``required`` rule of the item itself has its value."""
+        return not any(r.required and not r.item_prefix and _empty(_get(item, r.field)) for r in g.rules)
 
     def hierarchy(self, g: Group, inst: _Inst, out: dict[str, Any]) -> None:
         """One HL iteration per level item, depth first: HL01 1, 2, 3 ..., HL02 the parent's HL01, HL03 the level
@@ -350,24 +408,31 @@ class _Writer:
         items = _get(out, g.field)
         if not isinstance(items, list):
             return
-        items = [i for i in items[g.start:] if isinstance(i, dict)]
+        value_rule = next((r for r in g.rules if r.field.text == SELF), None)
+        if value_rule is not None:
+            self.fill_values(g, value_rule, inst, items[g.start:])
+            return
+        numbered = [(n, i) for n, i in enumerate(items) if n >= g.start and isinstance(i, dict) and self.keeps(g, i)]
         outer = self.prefix
         if g.loop is not None:
             assert g.schema_loop is not None
-            for n, item in enumerate(items):
-                self.prefix = f"{outer}{g.field}[{n + g.start}]."
-                self.scope(g, inst.child(g.schema_loop, g.loop), item)
+            for n, item in numbered:
+                self.prefix = f"{outer}{g.field}[{n}]."
+                child = inst.child(g.schema_loop, g.loop)
+                self.scope(g, child, item)
+                if g.loop.conditions and not child.segments[0].opens(g.loop):
+                    inst.children.remove(child)  # SG1[RFF01-01!=ON]: only the items written with those qualifiers
         elif g.pairs:
-            if not items:
+            if not numbered:
                 return
-            if len(items) > len(g.pairs):
+            if len(numbered) > len(g.pairs):
                 raise MappingError(
-                    f"{self.m.name}: {g.where}: {outer}{g.field}: {len(items)} items but only {len(g.pairs)} "
+                    f"{self.m.name}: {g.where}: {outer}{g.field}: {len(numbered)} items but only {len(g.pairs)} "
                     f"element pairs to write them to"
                 )
             seg = inst.segment(g.segment or SegmentSpec(g.pairs[0][0].tag))
-            for n, (item, pair) in enumerate(zip(items, g.pairs, strict=False)):
-                self.prefix = f"{outer}{g.field}[{n + g.start}]."
+            for (n, item), pair in zip(numbered, g.pairs, strict=False):
+                self.prefix = f"{outer}{g.field}[{n}]."
                 for r in g.rules:
                     if r.edi is None or r.const is not None or r.edi.pair_item is None:
                         continue
@@ -375,21 +440,54 @@ class _Writer:
                     if value is not None and value != "":
                         self.write(r, value, seg, pair[r.edi.pair_item - 1])
         elif g.segment is not None:
-            for n, item in enumerate(items):
-                self.prefix = f"{outer}{g.field}[{n + g.start}]."
+            for n, item in numbered:
+                self.prefix = f"{outer}{g.field}[{n}]."
                 seg = _Seg(g.segment.tag)
                 seg.qualify(g.segment)
                 inst.segments.append(seg)
-                for r in g.rules:
-                    if r.edi is None or r.const is not None or r.edi.element is None:
-                        continue
-                    value = _get(item, r.field)
-                    if value is not None and value != "":
-                        if r.edi.segment is not None:
-                            seg.qualify(r.edi.segment)  # PER[PER03=TE].PER04 also writes PER03
-                        self.write(r, value, seg, r.edi.element)
+                self.write_segment(g, seg, item)
                 if g.segment.conditions and not seg.matches(g.segment):
                     inst.segments.remove(seg)  # DTM[DTM01=011]: only the items written with those qualifiers
+        self.prefix = outer
+
+    def write_segment(self, g: Group, seg: _Seg, item: Any) -> None:
+        """The rules of a segment group for one item (the item itself for a list of values) into ``seg``."""
+        for r in g.rules:
+            if r.edi is None or (r.const is not None and not r.fixed) or r.edi.element is None:
+                continue
+            if r.fixed:
+                self.check(r, r.const)
+                seg.set(r.edi.element, r.const, _FIXED)
+                continue
+            value = item if r.field.text == SELF else _get(item, r.field)
+            if not _empty(value):
+                if r.edi.segment is not None:
+                    seg.qualify(r.edi.segment)  # PER[PER03=TE].PER04 also writes PER03
+                self.write(r, value, seg, r.edi.element)
+
+    def fill_values(self, g: Group, r: Rule, inst: _Inst, values: list[Any]) -> None:
+        """A group over a list of values: one loop iteration or segment per value, written by the rule whose
+        field is ``.`` (and the group's fixed codes); with conditions, only the values written meeting them."""
+        outer = self.prefix
+        for n, value in enumerate(values, start=g.start):
+            if _empty(value) or isinstance(value, (dict, list)):
+                continue
+            self.prefix = f"{outer}{g.field}[{n}]."
+            if g.loop is not None:
+                assert g.schema_loop is not None
+                child = inst.child(g.schema_loop, g.loop)
+                for rule in g.rules:
+                    if rule.edi is not None and rule.edi.segment is not None:
+                        self.put(rule, rule.const if rule.fixed else value, child)
+                if g.loop.conditions and not child.segments[0].opens(g.loop):
+                    inst.children.remove(child)
+            elif g.segment is not None:
+                seg = _Seg(g.segment.tag)
+                seg.qualify(g.segment)
+                inst.segments.append(seg)
+                self.write_segment(g, seg, value)
+                if g.segment.conditions and not seg.matches(g.segment):
+                    inst.segments.remove(seg)
         self.prefix = outer
 
 
@@ -486,7 +584,9 @@ def _unwritten_items(mapping: Mapping, doc: dict[str, Any]) -> None:
     """A list item no rule or group can write is an error, not a silent loss: a DESADV mapping that writes
     ``orders[0]`` refuses a ship notice with two orders.  Checked for the document's own lists."""
     allowed: dict[str, int] = {}
-    for path in [r.field for r in mapping.root.rules] + [g.field for g in mapping.root.groups if g.field.steps]:
+    for path in [r.field for r in mapping.root.rules] + [g.field for g in mapping.root.groups]:
+        if not path.steps:  # a fixed code, a hierarchy
+            continue
         first = path.steps[0]
         if first.index is not None:
             allowed[first.name] = max(allowed.get(first.name, 0), first.index + 1)
@@ -526,7 +626,7 @@ def to_edi(mapping: Mapping, document: dict[str, Any], delimiters: Delimiters | 
         _counts(mapping, root, writer.hl_items)
         _total(mapping, root, doc)
     for seg, ref, message in writer.pending:
-        if not seg.get(ref):
+        if not seg.get(ref) or seg.priority(ref) == _FIXED:  # a fixed code is no code for the value
             raise MappingError(message)
     out: list[list[Any]] = []
     component = None if writer.edifact else (delimiters.component if delimiters else ">")

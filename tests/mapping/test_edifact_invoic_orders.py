@@ -50,11 +50,9 @@ INVOIC = {
     "edifabric_invoic_d00a_multiple-groups.txt": [("509010117", "12345678", 1), ("509010117", "12345678", 1)],
     "edifabric_invoic_d00a_unob_crlf.txt": [("509010117", "12345678", 1)],
     "pydifact_invoic_d97a_unoa1.edi": [("1", "1060113800026", 1)],
-    # LIN+2++:IN' has an item number type (IN) but no item number: product_ids[0] would have a code and no value,
-    # and the mapping language cannot say "only when LIN03-01 is there" (engine gap, see the mapping's header)
-    "smooks_invoic_d03b_unoc4_repetition-sep.txt": [
-        ("30", FAILS, ["message INVOIC '30'", "lines[1].product_ids[0]", "'value' is a required property"]),
-    ],
+    # LIN+2++:IN' has an item number type (IN) but no item number: no product_ids[0] (LIN03-01 is required for
+    # the item; see test_smooks_invoice_content)
+    "smooks_invoic_d03b_unoc4_repetition-sep.txt": [("30", "539602", 2)],
     "staedi_invoic_d97b_una-custom-delims.edi": [("00000000000117", "342459", 2)],
     "staedi_invoic_d97b_wrapped.edi": [("00000000000117", "342459", 2)],
 }
@@ -249,6 +247,21 @@ def test_credit_note_and_unusual_delimiters():
 
 
 @pytest.mark.corpus
+def test_smooks_invoice_content():
+    """D.03B through the D.01B mapping: a LIN with an item number type but no number has no product id; the
+    description is the second 7008 when the first is empty; RFF+CO is the order number (there is no RFF+ON)."""
+    out = map_message(read_corpus("invoic", "smooks_invoic_d03b_unoc4_repetition-sep.txt").messages[0])
+    assert out["purchase_order_number"] == "01671727"
+    assert out["references"] == [{"type": "purchase_order", "value": "01671727", "code": "CO"}]
+    first, second = out["lines"]
+    assert first["product_ids"] == [{"scheme": "buyer_part", "value": "V0370246", "code": "IN"}]
+    assert first["description"].startswith("Collectors edition of The Hobbit")  # IMD+F++::::text
+    assert "product_ids" not in second  # LIN+2++:IN
+    assert (second["line_number"], second["description"], second["quantity"]) == (
+        "2", "Packaging", {"value": "2", "unit": "PCE"})
+
+
+@pytest.mark.corpus
 def test_decimal_comma_orders():
     out = map_message(read_corpus("orders", "pydifact_orders_d96a_una-decimal-comma.edi").messages[0])
     assert [line["quantity"] for line in out["lines"]] == [{"value": "8"}, {"value": "8"}]
@@ -307,8 +320,7 @@ def test_golden_input_is_valid_and_round_trips(case, release):
     assert EdifactValidator().validate(msg) == []
     before, after, written = round_trip(msg)
     assert after == before
-    if mapping_name(msg) != "common/ORDERS.D96A":  # the D.96A ORDERS mapping writes no PCD/MOA/TDT/PAT qualifiers
-        assert EdifactValidator().validate(written) == []
+    assert EdifactValidator().validate(written) == []
 
 
 def test_golden_invoice_content():
