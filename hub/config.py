@@ -45,6 +45,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "poll_seconds": 60.0,
         "ack_sweep_seconds": 300.0,
     },
+    "sftp_server": {
+        "port": 0,
+        "listen": "0.0.0.0",
+        "host_key": "var/sftp/ssh_host_ed25519_key",
+    },
     "erp": {
         "type": "folder",
         "folder": {"inbox": "var/erp/inbox", "outbox": "var/erp/outbox", "format": "json"},
@@ -123,8 +128,10 @@ def _check_types(config: Mapping[str, Any]) -> None:
                 if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                     raise ConfigError(f"{where} must be a number >= 0, not {value!r}")
             elif isinstance(default, int):
-                if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                    raise ConfigError(f"{where} must be a positive integer, not {value!r}")
+                low = 0 if default == 0 else 1  # a default of 0 means "off" (sftp_server.port)
+                if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                    raise ConfigError(f"{where} must be {'an integer >= 0' if low == 0 else 'a positive integer'}, "
+                                      f"not {value!r}")
             elif isinstance(default, str):
                 if not isinstance(value, str) or not value:
                     raise ConfigError(f"{where} must be a non-empty string, not {value!r}")

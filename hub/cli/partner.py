@@ -9,10 +9,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from hub.config import ConfigError, load_config
+
+if TYPE_CHECKING:
+    from hub.partners.profile import SftpChannel
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -192,3 +196,89 @@ def add(
         click.echo(f"error: cannot write {target}: {exc.strerror or exc}", err=True)
         sys.exit(EXIT_UNREADABLE)
     click.echo(f"wrote {target}")
+
+
+@partner.command("test-connection")
+@click.argument("partner_id", metavar="ID")
+@_folder_option
+@_config_option
+def test_connection(partner_id: str, folder: str | None, config_path: str | None) -> None:
+    """Log in to a partner's SFTP server: host key, folder listing, round-trip time; takes and changes nothing.
+
+    Each SFTP channel of profile ID (inbound and outbound; one login when both
+    name the same server and user) is connected with the pinned host key and
+    the profile's credentials, its folder is listed, and the server's host-key
+    fingerprint, its version, the time to log in and the round-trip time of
+    one request are printed.  Folder channels are only looked at.  Exit 0 when
+    every channel answered, 1 with the reason when one did not (or ID is not a
+    valid profile), 2 when the profiles folder cannot be read.
+    """
+    from hub.errors import HubError
+    from hub.partners import check_profiles
+    from hub.partners.profile import FolderChannel, SftpChannel
+
+    profiles_dir = profiles_folder(folder, config_path)
+    profiles, messages = check_profiles(_files(profiles_dir))
+    profile = profiles.get(partner_id)
+    if profile is None:
+        for message in messages:
+            if f"/{partner_id}.yaml:" in message or message.startswith(f"{partner_id}.yaml:"):
+                click.echo(message)
+        click.echo(f"error: no partner {partner_id!r} with a valid profile in {profiles_dir}")
+        sys.exit(EXIT_ERRORS)
+    failed = False
+    logged_in: dict[tuple[str, int, str], str] = {}
+    for role, channel in (("inbound", profile.channels.inbound), ("outbound", profile.channels.outbound)):
+        click.echo(f"{profile.id} {role}: {channel.describe()}")
+        if isinstance(channel, FolderChannel):
+            path = Path(channel.path)
+            if path.is_dir():
+                count = sum(1 for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
+                click.echo(f"  folder exists, {count} file(s)")
+            else:
+                click.echo("  folder does not exist yet (the hub creates it when it starts)")
+            continue
+        if not isinstance(channel, SftpChannel):
+            click.echo(f"  no connection test for {channel.type!r} channels")
+            continue
+        try:
+            _test_sftp(channel, role, logged_in)
+        except HubError as exc:
+            click.echo(f"  FAILED: {exc}")
+            failed = True
+    sys.exit(EXIT_ERRORS if failed else EXIT_OK)
+
+
+def _test_sftp(channel: SftpChannel, role: str, logged_in: dict[tuple[str, int, str], str]) -> None:
+    import fnmatch
+    import stat
+    import time
+
+    from hub.transports.sftp import SftpConnection, _status_fault
+
+    conn = SftpConnection.open(channel)
+    key = (channel.host, channel.port, channel.user)
+    try:
+        if key not in logged_in:
+            logged_in[key] = role
+            click.echo(f"  host key: {conn.host_key.get_name()} {conn.host_key_fingerprint} (the pinned key)")
+            click.echo(f"  server: {conn.server_version}")
+            click.echo(f"  logged in as {channel.user} in {conn.connect_seconds * 1000:.0f} ms")
+        started = time.perf_counter()
+        try:
+            conn.sftp.stat(channel.folder)
+            rtt = time.perf_counter() - started
+            started = time.perf_counter()
+            entries = conn.sftp.listdir_attr(channel.folder)
+        except OSError as exc:
+            raise _status_fault(f"cannot list {channel.folder}", exc) from exc
+        listed = time.perf_counter() - started
+        files = [e for e in entries if stat.S_ISREG(e.st_mode or 0)]
+        if role == "inbound":
+            waiting = [e for e in files if fnmatch.fnmatchcase(e.filename, channel.pattern)]
+            what = f"{len(waiting)} file(s) matching {channel.pattern!r}"
+        else:
+            what = f"{len(files)} file(s)"
+        click.echo(f"  {channel.folder}: {what}; round trip {rtt * 1000:.1f} ms, listing {listed * 1000:.1f} ms")
+    finally:
+        conn.close()

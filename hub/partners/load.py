@@ -53,6 +53,11 @@ _NUMERIC_PATHS = (
     ("acknowledgments", "expected_within_minutes"),
     ("schedule", "interval_seconds"),
     ("retry",),
+    *(
+        ("channels", direction, key)
+        for direction in ("inbound", "outbound")
+        for key in ("port", "min_age_seconds", "timeout_seconds", "retries", "retry_delay_seconds")
+    ),
 )
 
 
@@ -305,6 +310,17 @@ def _semantic_errors(data: dict[str, Any], errors: _Errors) -> None:
                 field = {"interchange": "ISA13", "group": "GS06", "transaction": "ST02"}[name]
                 allowed = str(limits[0]) if limits[0] == limits[1] else f"{limits[0]} to {limits[1]}"
                 errors.add(("control_numbers", name, "width"), f"{field} takes {allowed} digits, not {width}")
+    _sftp_errors(data, errors)
+
+
+def _sftp_errors(data: dict[str, Any], errors: _Errors) -> None:
+    """The hosted drop zone hands uploads to the pipeline through the partner's inbound folder channel."""
+    if "sftp_account" in data and data["channels"]["inbound"].get("type") != "folder":
+        errors.add(
+            ("sftp_account",),
+            "the hosted SFTP zone delivers uploads into the partner's inbound folder: channels.inbound must be "
+            "of type folder",
+        )
 
 
 def _distinct(chars: dict[str, Any], path: PathKey, errors: _Errors, key_per_char: bool = True) -> None:
@@ -367,6 +383,7 @@ def check_profiles(paths: Iterable[str | os.PathLike]) -> tuple[dict[str, Partne
     profiles: dict[str, PartnerProfile] = {}
     messages: list[str] = []
     owners: dict[tuple[str, str, str], PartnerProfile] = {}
+    sftp_users: dict[str, PartnerProfile] = {}
     for path in paths:
         try:
             profile = load_profile(path)
@@ -389,9 +406,19 @@ def check_profiles(paths: Iterable[str | os.PathLike]) -> tuple[dict[str, Partne
                     f"{profile.where(where)}: {where}: {standard.upper()} identity {sender} is already "
                     f"partner {other.id!r} ({other.where(where)})"
                 )
+        account = profile.sftp_account
+        if account is not None:
+            other = sftp_users.get(account.username)
+            if other is not None and other.id != profile.id:
+                clash.append(
+                    f"{profile.where('sftp_account')}: sftp_account.username: {account.username!r} is already the "
+                    f"login of partner {other.id!r} ({other.where('sftp_account')})"
+                )
         if clash:
             messages.extend(clash)
             continue
+        if account is not None:
+            sftp_users[account.username] = profile
         profiles[profile.id] = profile
         for standard in (X12, EDIFACT):
             sender = profile.identities.sender(standard)

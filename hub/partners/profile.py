@@ -136,7 +136,7 @@ class DocumentSpec:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """A transport binding; ``type`` picks the subclass (folder now; sftp and as2 come later)."""
+    """A transport binding; ``type`` picks the subclass (folder, sftp; as2 comes later)."""
 
     type: ClassVar[str] = ""
 
@@ -159,7 +159,59 @@ class FolderChannel(Channel):
         return f"folder:{self.path}"
 
 
-CHANNEL_TYPES: dict[str, type[Channel]] = {"folder": FolderChannel}
+AFTER_PICKUP = ("delete", "move", "keep")
+"""What an SFTP client channel does with a remote file once the store holds it."""
+
+
+@dataclass(frozen=True, slots=True)
+class SftpChannel(Channel):
+    """A partner's (or a VAN's) SFTP server that the hub logs in to (see :mod:`hub.transports.sftp`).
+
+    One class serves both directions: as ``channels.inbound`` the hub polls
+    ``folder`` for files matching ``pattern`` and settles them by
+    ``after_pickup``; as ``channels.outbound`` it uploads into ``folder``.
+    Keys that only make sense inbound are ignored outbound, so that both
+    channels can share their connection keys through a YAML anchor
+    (``outbound: {<<: *acme_sftp, folder: /in}``).  Credentials are references
+    (``${ENV}`` or ``file:``), resolved only when connecting; ``host_key`` is
+    required because a server whose key is not the pinned one must be refused,
+    never trusted on first use.
+    """
+
+    type: ClassVar[str] = "sftp"
+    host: str = ""
+    user: str = ""
+    host_key: str = ""
+    """``SHA256:<base64>`` (as ``ssh-keygen -lf`` prints it) or a known_hosts line / ``<type> <base64>``."""
+    folder: str = "."
+    """The remote folder: polled when inbound, written to when outbound (relative to the login folder or absolute)."""
+    port: int = 22
+    private_key: str | None = None
+    """A reference to the private key's text (``file:/path/id_ed25519`` or ``${ENV}``)."""
+    passphrase: str | None = None
+    password: str | None = None
+    pattern: str = "*"
+    after_pickup: str = "delete"
+    archive_folder: str | None = None
+    """The remote folder files are moved to when ``after_pickup`` is ``move``."""
+    min_age_seconds: float = 10.0
+    """A remote file is taken when two listings at least this far apart saw the same size and mtime."""
+    timeout_seconds: float = 30.0
+    retries: int = 3
+    """Further attempts after a connection failure, ``retry_delay_seconds`` apart and doubling each time."""
+    retry_delay_seconds: float = 2.0
+
+    def to_json(self) -> dict[str, Any]:
+        """Everything but the credential references (they are not secrets, but nobody needs them in a listing)."""
+        return {"type": self.type, "host": self.host, "port": self.port, "user": self.user, "folder": self.folder,
+                "host_key": self.host_key}
+
+    def describe(self) -> str:
+        folder = self.folder if self.folder.startswith("/") else f"/{self.folder}"
+        return f"sftp://{self.user}@{self.host}:{self.port}{folder}"
+
+
+CHANNEL_TYPES: dict[str, type[Channel]] = {"folder": FolderChannel, "sftp": SftpChannel}
 """``type`` -> class; a new transport adds its class here and its branch in profile.schema.json."""
 
 
@@ -167,6 +219,19 @@ CHANNEL_TYPES: dict[str, type[Channel]] = {"folder": FolderChannel}
 class Channels:
     inbound: Channel
     outbound: Channel
+
+
+@dataclass(frozen=True, slots=True)
+class SftpAccount:
+    """The partner's login on the hub's own SFTP drop zone (:mod:`hub.transports.sftp_server`).
+
+    ``public_keys``: OpenSSH public key lines (``ssh-ed25519 AAAA... comment``)
+    or ``file:`` paths of ``.pub`` / authorized_keys files.  Passwords are not
+    offered: a drop zone on the internet takes keys only.
+    """
+
+    username: str
+    public_keys: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------ acknowledgments
@@ -292,6 +357,8 @@ class PartnerProfile:
     schedule: Schedule = field(default_factory=Schedule)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     """Finding code -> ``error`` | ``warning`` | ``ignore``."""
+    sftp_account: SftpAccount | None = None
+    """The partner's account on the hub's hosted SFTP drop zone; ``None``: it has none."""
     source: str = field(default="", compare=False)
     """The file the profile was read from, as given."""
     lines: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), compare=False, repr=False)
@@ -331,6 +398,7 @@ class PartnerProfile:
             "standards": list(self.standards),
             "documents": [d.to_json() for d in self.documents],
             "channels": {"inbound": self.channels.inbound.to_json(), "outbound": self.channels.outbound.to_json()},
+            **({"sftp_account": {"username": self.sftp_account.username}} if self.sftp_account else {}),
             "source": self.source,
         }
 
@@ -394,9 +462,16 @@ def build_profile(data: Mapping[str, Any], source: str = "", lines: Mapping[str,
         leniency=MappingProxyType(dict(data.get("leniency", {}))),
         schedule=Schedule(**data.get("schedule", {})),
         retry=RetryPolicy(**data.get("retry", {})),
+        sftp_account=_sftp_account(data.get("sftp_account"), data["id"]),
         source=source,
         lines=MappingProxyType(dict(lines or {})),
     )
+
+
+def _sftp_account(data: Mapping[str, Any] | None, partner_id: str) -> SftpAccount | None:
+    if data is None:
+        return None
+    return SftpAccount(username=data.get("username", partner_id), public_keys=tuple(data["public_keys"]))
 
 
 def build_channel(data: Mapping[str, Any]) -> Channel:

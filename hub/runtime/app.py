@@ -169,18 +169,35 @@ class Server:
         self.start()
         log.info("edihub serve: %d partner(s), store %s", len(self.pipeline.transports),
                  self.config["database"]["url"])
+        zone = self._start_sftp_zone()
         try:
             while not self.stop_event.is_set():
                 pending = [t.next_check_in() for t in self.pipeline.transports.values()
                            if hasattr(t, "next_check_in")]
                 pending = [x for x in pending if x is not None]
                 timeout = min([1.0, *[x + 0.05 for x in pending]])
-                if watcher.wait(timeout) or pending:
+                # a file-system event, or a file seen settling whose second look is due now
+                if watcher.wait(timeout) or any(x <= 0.1 for x in pending):
                     self.wake()
         finally:
+            if zone is not None:
+                zone.stop()
             self.stop()
             watcher.stop()
         return self.report
+
+    def _start_sftp_zone(self) -> Any:
+        """The hosted SFTP drop zone (``sftp_server.port``, 0: off): partners with an ``sftp_account`` log in
+        to a virtual root whose inbound/ and outbound/ are their folder channels; a completed upload wakes
+        the partner's poll."""
+        cfg = self.config["sftp_server"]
+        if not cfg["port"]:
+            return None
+        from hub.transports.sftp_server import HostedSftpZone
+
+        zone = HostedSftpZone(self.pipeline.profiles, ".", port=int(cfg["port"]), host_key=cfg["host_key"],
+                              host=cfg["listen"], on_file_complete=lambda pid, path: self.wake(pid))
+        return zone.start()
 
     def stop(self) -> None:
         """Graceful: no new job starts; the one running finishes the item in hand (the pipeline checks)."""

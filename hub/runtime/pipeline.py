@@ -57,14 +57,13 @@ import os
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from hub.edi.core import ERROR, Finding
 from hub.edi.sniff import EDIFACT, X12, sniff_bytes
-from hub.errors import TerminalError, TransientError
+from hub.errors import HubError, TerminalError, TransientError
 from hub.partners.leniency import apply_leniency
-from hub.partners.profile import FolderChannel, PartnerProfile
+from hub.partners.profile import PartnerProfile
 from hub.store import Archive, Store
 from hub.store.models import (
     AckDirection,
@@ -199,18 +198,11 @@ class Pipeline:
     # ------------------------------------------------------------------ set-up
 
     def _folder_transports(self) -> dict[str, Any]:
-        from hub.transports import FolderTransport
+        """One transport per partner from its profile's channels (folder drop zones, SFTP servers)."""
+        from hub.transports import build_transport
 
-        out = {}
-        for pid, profile in self.profiles.items():
-            inbound, outbound = profile.channels.inbound, profile.channels.outbound
-            if isinstance(inbound, FolderChannel) and isinstance(outbound, FolderChannel):
-                Path(inbound.path).mkdir(parents=True, exist_ok=True)
-                Path(outbound.path).mkdir(parents=True, exist_ok=True)
-                transport = FolderTransport(inbound.path, outbound.path, settle_seconds=self.settings.settle_seconds)
-                transport.sweep_temporaries()  # temporary files a killed worker left behind while sending
-                out[pid] = transport
-        return out
+        return {pid: build_transport(p, settle_seconds=self.settings.settle_seconds)
+                for pid, p in self.profiles.items()}
 
     def close(self) -> None:
         for transport in self.transports.values():
@@ -247,7 +239,9 @@ class Pipeline:
             if r.busy:
                 continue
             pending = [t.next_check_in() for t in self.transports.values() if hasattr(t, "next_check_in")]
-            pending = [p for p in pending if p is not None]
+            # files still settling are waited for; a redelivery horizon (minutes) is not
+            horizon = max(5.0, 2 * self.settings.settle_seconds)
+            pending = [p for p in pending if p is not None and p <= horizon]
             if wait is None or not pending:
                 break
             wait(min(pending) + 0.05)
@@ -260,7 +254,7 @@ class Pipeline:
         profile = self.profiles[partner_id]
         try:
             items = transport.poll()
-        except TransientError as exc:
+        except HubError as exc:  # a server down, or a host key / login refused: this partner only, reported
             report.errors.append(f"partner {partner_id}: polling its inbound channel: {exc}")
             return
         for item in items:

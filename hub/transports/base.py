@@ -231,3 +231,17 @@ class MemoryTransport:
 
     def close(self) -> None:
         self.closed = True
+
+
+def seconds_until_due(seen: Iterable[Any], settle_seconds: float, redeliver_seconds: float | None,
+                      now: float) -> float | None:
+    """When a transport that tracks files between listings should look again: the soonest of "a file seen
+    but not offered becomes settled" (its ``since`` + ``settle_seconds``) and "an offered file not settled is
+    offered again" (its ``offered_at`` + ``redeliver_seconds``); ``None`` when nothing is pending."""
+    due: list[float] = []
+    for item in seen:
+        if item.offered_at is None:
+            due.append(item.since + settle_seconds - now)
+        elif redeliver_seconds is not None:
+            due.append(item.offered_at + redeliver_seconds - now)
+    return max(0.0, min(due)) if due else None

@@ -82,7 +82,7 @@ from watchdog.observers.api import BaseObserver
 
 from hub.errors import HubError, TerminalError, TransientError
 from hub.fsutil import fsync_dir as _fsync_dir
-from hub.transports.base import CHUNK_SIZE, IncomingFile, Payload, iter_chunks
+from hub.transports.base import CHUNK_SIZE, IncomingFile, Payload, iter_chunks, seconds_until_due
 
 __all__ = [
     "DEFAULT_IGNORE",
@@ -460,14 +460,7 @@ class FolderTransport:
         the next periodic scan.
         """
         with self._lock:
-            now = self._clock()
-            due: list[float] = []
-            for seen in self._seen.values():
-                if seen.offered_at is None:
-                    due.append(seen.since + self.settle_seconds - now)
-                elif self.redeliver_seconds is not None:
-                    due.append(seen.offered_at + self.redeliver_seconds - now)
-            return max(0.0, min(due)) if due else None
+            return seconds_until_due(self._seen.values(), self.settle_seconds, self.redeliver_seconds, self._clock())
 
     def _own(self, item: IncomingFile) -> _Ref:
         ref = item.ref

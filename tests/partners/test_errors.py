@@ -32,7 +32,7 @@ def errors_of(tmp_path, text, name="acme.yaml"):
         ("version: 004010", "version: D96A", "10: documents[0].version: 'D96A' does not match"),
         ("qualifier: ZZ, id: ACMEBUYER", "qualifier: Z, id: ACMEBUYER", "5: identities.x12.sender.qualifier: 'Z'"),
         ("path: outbound/acme/", "path: [a, b]", "14: channels.outbound.path: ['a', 'b'] is not of type 'string'"),
-        ("inbound: {type: folder,", "inbound: {type: sftp,", "13: channels.inbound.type: 'sftp' is not one of"),
+        ("inbound: {type: folder,", "inbound: {type: ftp,", "13: channels.inbound.type: 'ftp' is not one of"),
         ("  x12:\n", "  x12:\n    isa05: ZZ\n", "5: identities.x12.isa05: unknown key (expected one of: sender,"),
         ("name: ACME Corp", "name: ACME Corp\nnmae: typo", "3: nmae: unknown key (expected one of: id, name,"),
         ("id: acme", "id: Acme", "1: id: 'Acme' does not match"),

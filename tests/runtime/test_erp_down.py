@@ -103,7 +103,6 @@ def test_erp_down_then_back_every_document_delivered_once(tmp_path, monkeypatch,
 
     reports = _run_until_settled(config, db_url)
 
-    assert len(reports) >= 2, "the first run cannot have delivered anything: the ERP was down"
     assert reports[0]["retries"] >= 5 and reports[0]["failed"] == 0
     assert [r.status for r in erp.seen()][:10] == [503] * 10, "each document was tried twice, then parked"
     statuses = Counter(r.status for r in erp.seen())

@@ -215,3 +215,70 @@ def test_partner_schedule_and_retry_policy(work):
     (tx,) = pipeline.store.list_transactions(type="850")
     assert tx.state == "failed" and "gave up after 2 attempts: ERP down (test)" in tx.reason
     pipeline.close()
+
+
+@pytest.mark.sftp
+def test_serve_hosts_the_sftp_zone_and_an_upload_is_acknowledged(work):
+    """A partner logs in to `edihub serve`'s SFTP zone, uploads an 850 into inbound/; its 997 appears in its
+    outbound/ and the order reaches the ERP."""
+    import socket
+
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+
+    from hub.partners.profile import SftpChannel
+    from hub.transports.sftp import SftpConnection
+    from tests.transports.sshd import write_key
+
+    work_dir, config = work
+    key = write_key(work_dir / "keys" / "acme", ed25519.Ed25519PrivateKey.generate(), "acme")
+    profile = work_dir / "partner_profiles" / "acme.yaml"
+    public = Path(f"{key}.pub").read_text().strip()
+    profile.write_text(profile.read_text() + f'\nsftp_account:\n  public_keys:\n    - "{public}"\n')
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config["sftp_server"].update(port=port, listen="127.0.0.1", host_key=str(work_dir / "var" / "zone_key"))
+    config["runtime"]["poll_seconds"] = 60.0
+    server = Server(config)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"install_signals": False})
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not (work_dir / "var" / "zone_key").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        channel = SftpChannel(host="127.0.0.1", port=port, user="acme", private_key=f"file:{key}",
+                              host_key=_fingerprint(work_dir / "var" / "zone_key"), folder="inbound",
+                              timeout_seconds=5.0, retries=0)
+        conn = SftpConnection.open(channel)
+        try:
+            with conn.sftp.open("inbound/po.x12", "wb") as fh:
+                fh.write(variant(900))
+        finally:
+            conn.close()
+        store = open_store(config["database"]["url"], upgrade=False)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not store.list_transactions(state="delivered", type="850"):
+            time.sleep(0.2)
+        assert [t.document_number for t in store.list_transactions(state="delivered", type="850")] == [
+            "PO-2026-0900"]
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not names(work_dir / "outbound" / "acme"):
+            time.sleep(0.2)
+        assert [n for n in names(work_dir / "outbound" / "acme") if n.startswith("997_")]
+    finally:
+        server.stop_event.set()
+        thread.join(20)
+    assert not thread.is_alive()
+
+
+def _fingerprint(private_key_path: Path) -> str:
+    """SHA256:... of the public half of an OpenSSH private key file (the zone's host key)."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_ssh_private_key(private_key_path.read_bytes(), password=None)
+    blob = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+    raw = base64.b64decode(blob.split()[1])
+    return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
