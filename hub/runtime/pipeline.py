@@ -102,6 +102,8 @@ class Settings:
     duplicate_window_days: int = 30
     settle_seconds: float = 2
     mappings: tuple[str, ...] = ("mappings",)
+    as2: Mapping[str, Any] = field(default_factory=dict)
+    """The ``as2`` section of config.yaml (our identity and keys, for partners with ``as2`` channels)."""
 
     def backoff(self, attempts: int) -> float:
         """Seconds to wait before attempt ``attempts + 1``: base x 2^attempts, capped."""
@@ -120,6 +122,7 @@ class Settings:
             duplicate_window_days=int(rt.get("duplicate_window_days", 30)),
             settle_seconds=float(config.get("folders", {}).get("settle_seconds", 2)),
             mappings=(str(config.get("partners", {}).get("mappings", "mappings")),),
+            as2=dict(config.get("as2", {})),
         )
 
 
@@ -201,7 +204,7 @@ class Pipeline:
         """One transport per partner from its profile's channels (folder drop zones, SFTP servers)."""
         from hub.transports import build_transport
 
-        return {pid: build_transport(p, settle_seconds=self.settings.settle_seconds)
+        return {pid: build_transport(p, settle_seconds=self.settings.settle_seconds, as2_config=self.settings.as2)
                 for pid, p in self.profiles.items()}
 
     def close(self) -> None:
@@ -460,8 +463,11 @@ class Pipeline:
                         detail={"from": old, "standard": parsed.standard, "transactions": len(parsed.transactions),
                                 "findings": len(parsed.findings), "ack": parsed.ack_kind}))
         report.parsed += 1
-        if any(t.rejected for t in parsed.transactions):
-            report.failed += sum(1 for t in parsed.transactions if t.rejected)
+        for t in parsed.transactions:
+            if t.rejected and t.interchange not in duplicates:
+                report.failed += 1
+                report.errors.append(f"{row.original_name}: {t.type} {t.control_number!r}: rejected by validation: "
+                                     + "; ".join(f.message for f in t.errors[:3]))
         for tx, standard in reports:
             report.acks_matched += self._reconcile(profile, tx, standard)
 

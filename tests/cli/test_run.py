@@ -187,3 +187,9 @@ def test_leniency_accepts_a_bad_se01_in_the_997_and_delivers_the_order(work):
     # the same bytes again: a duplicate, not a second delivery
     result, report = run_json()
     assert report["duplicates"] == 1 and report["delivered"] == 0
+
+
+def test_the_run_summary_names_a_rejected_transaction_and_why(work):
+    result = edihub("run", "--once")
+    assert result.exit_code == 1
+    assert "acme_850_4010_bad_count.x12: 850 '0001': rejected by validation: SE01 says" in result.output
