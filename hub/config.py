@@ -50,6 +50,17 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "listen": "0.0.0.0",
         "host_key": "var/sftp/ssh_host_ed25519_key",
     },
+    "as2": {
+        "as2_id": None,
+        "keys": [],
+        "listen": "127.0.0.1",
+        "port": 0,
+        "public_url": None,
+        "folder": "var/as2",
+        "max_size": 536870912,
+        "max_decompressed_size": 1073741824,
+        "cert_warn_days": 30,
+    },
     "erp": {
         "type": "folder",
         "folder": {"inbox": "var/erp/inbox", "outbox": "var/erp/outbox", "format": "json"},
@@ -116,7 +127,7 @@ def load_config(path: str | os.PathLike | None = None, environ: Mapping[str, str
 
 def _check_types(config: Mapping[str, Any]) -> None:
     """Each setting has its default's type: a positive integer, a number >= 0, a string, a mapping (an adapter's
-    options), or (default null) a string or null."""
+    options), a list of mappings (``as2.keys``), or (default null) a string or null."""
     for section, keys in DEFAULTS.items():
         for key, default in keys.items():
             value = config[section][key]
@@ -124,6 +135,9 @@ def _check_types(config: Mapping[str, Any]) -> None:
             if isinstance(default, dict):
                 if not isinstance(value, Mapping):
                     raise ConfigError(f"{where} must be a mapping of options, not {value!r}")
+            elif isinstance(default, list):
+                if not isinstance(value, list) or not all(isinstance(v, Mapping) for v in value):
+                    raise ConfigError(f"{where} must be a list of mappings, not {value!r}")
             elif isinstance(default, float):
                 if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
                     raise ConfigError(f"{where} must be a number >= 0, not {value!r}")

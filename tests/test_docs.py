@@ -61,6 +61,8 @@ def test_environment_overrides_every_key():
         default = DEFAULTS[section][name]
         if isinstance(default, dict):
             raw, expected = "{a: 1}", {"a": 1}
+        elif isinstance(default, list):
+            raw, expected = "[{key: k.pem}]", [{"key": "k.pem"}]
         elif isinstance(default, float):
             raw, expected = "1.5", 1.5
         elif isinstance(default, int):

@@ -14,6 +14,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from hub.cli.certs import certs
     from hub.cli.edifact import edifact
     from hub.cli.map import map_command
     from hub.cli.ops import acks, db, files, reprocess_command, resend_command, status, transactions
@@ -39,6 +40,7 @@ def _register() -> None:
     main.add_command(resend_command)
     main.add_command(acks)
     main.add_command(db)
+    main.add_command(certs)
 
 
 _register()

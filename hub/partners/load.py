@@ -56,7 +56,8 @@ _NUMERIC_PATHS = (
     *(
         ("channels", direction, key)
         for direction in ("inbound", "outbound")
-        for key in ("port", "min_age_seconds", "timeout_seconds", "retries", "retry_delay_seconds")
+        for key in ("port", "min_age_seconds", "timeout_seconds", "retries", "retry_delay_seconds",
+                    "mdn_overdue_seconds", "timeout", "attempts", "backoff_base", "backoff_cap")
     ),
 )
 
@@ -311,6 +312,14 @@ def _semantic_errors(data: dict[str, Any], errors: _Errors) -> None:
                 allowed = str(limits[0]) if limits[0] == limits[1] else f"{limits[0]} to {limits[1]}"
                 errors.add(("control_numbers", name, "width"), f"{field} takes {allowed} digits, not {width}")
     _sftp_errors(data, errors)
+    _as2_errors(data, errors)
+
+
+def _as2_errors(data: dict[str, Any], errors: _Errors) -> None:
+    """An outbound AS2 channel needs the partner's URL (inbound, the partner posts to ours)."""
+    outbound = data["channels"]["outbound"]
+    if outbound.get("type") == "as2" and not outbound.get("url"):
+        errors.add(("channels", "outbound"), "an outbound as2 channel needs 'url' (where we POST)")
 
 
 def _sftp_errors(data: dict[str, Any], errors: _Errors) -> None:

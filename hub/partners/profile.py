@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar
@@ -136,7 +136,7 @@ class DocumentSpec:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """A transport binding; ``type`` picks the subclass (folder, sftp; as2 comes later)."""
+    """A transport binding; ``type`` picks the subclass (folder, sftp, as2)."""
 
     type: ClassVar[str] = ""
 
@@ -211,7 +211,80 @@ class SftpChannel(Channel):
         return f"sftp://{self.user}@{self.host}:{self.port}{folder}"
 
 
-CHANNEL_TYPES: dict[str, type[Channel]] = {"folder": FolderChannel, "sftp": SftpChannel}
+AS2_SIGN = ("sha1", "sha224", "sha256", "sha384", "sha512")
+AS2_ENCRYPT = ("tripledes_192_cbc", "aes_128_cbc", "aes_192_cbc", "aes_256_cbc")
+AS2_MDN_MODES = ("sync", "async", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class As2Channel(Channel):
+    """An AS2 (RFC 4130) partnership (see ``hub/as2/README.md``, "Profile keys").
+
+    As ``channels.outbound`` the hub POSTs to the partner's ``url``
+    (:class:`hub.transports.as2.As2Transport`); as ``channels.inbound`` the
+    partner POSTs to the hub's endpoint (``as2.port`` of config.yaml) and each
+    verified payload is written into the hub-managed folder
+    ``<as2.folder>/inbound/<partner>/``, which the pipeline polls like any drop
+    zone.  Both channels may share one YAML anchor; ``url`` is only needed
+    outbound.  :meth:`partnership_config` is the mapping
+    :func:`hub.as2.partnership_from_config` takes.
+    """
+
+    type: ClassVar[str] = "as2"
+    as2_id: str = ""
+    """The partner's AS2 name (AS2-From of what they send, AS2-To of what we send)."""
+    url: str | None = None
+    certificates: tuple[str, ...] = ()
+    """The partner's certificates (paths, ``file:`` or ``${ENV}``); signatures verify against any (rollover)."""
+    our_as2_id: str | None = None
+    encrypt_certificate: str | None = None
+    sign: str | None = "sha256"
+    encrypt: str | None = "aes_256_cbc"
+    key_encryption: str = "rsaes_pkcs1v15"
+    compress: bool = False
+    compress_before_sign: bool = True
+    mdn: str = "sync"
+    mdn_signed: bool = True
+    mdn_micalg: str | None = None
+    async_mdn_url: str | None = None
+    mdn_overdue_seconds: float = 3600.0
+    mdn_url_prefixes: tuple[str, ...] = ()
+    content_type: str = "application/edi-x12"
+    subject: str = "EDI message"
+    require_signed: bool = True
+    require_encrypted: bool = True
+    timeout: float = 120.0
+    attempts: int = 3
+    backoff_base: float = 2.0
+    backoff_cap: float = 60.0
+    http_headers: tuple[tuple[str, str], ...] = ()
+
+    def __post_init__(self) -> None:
+        certs = self.certificates
+        object.__setattr__(self, "certificates", (certs,) if isinstance(certs, str) else tuple(certs))
+        object.__setattr__(self, "mdn_url_prefixes", tuple(self.mdn_url_prefixes))
+        headers = self.http_headers
+        pairs = headers.items() if isinstance(headers, Mapping) else headers
+        object.__setattr__(self, "http_headers", tuple((str(k), str(v)) for k, v in pairs))
+
+    def partnership_config(self) -> dict[str, Any]:
+        """The ``as2:`` mapping of ``hub/as2/README.md`` for :func:`hub.as2.partnership_from_config`."""
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["certificates"] = list(self.certificates)
+        out["mdn_url_prefixes"] = list(self.mdn_url_prefixes)
+        out["http_headers"] = dict(self.http_headers)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"type": self.type, "as2_id": self.as2_id, "url": self.url, "sign": self.sign,
+                "encrypt": self.encrypt, "compress": self.compress, "mdn": self.mdn,
+                "certificates": list(self.certificates)}
+
+    def describe(self) -> str:
+        return f"as2:{self.as2_id}" + (f"@{self.url}" if self.url else "")
+
+
+CHANNEL_TYPES: dict[str, type[Channel]] = {"folder": FolderChannel, "sftp": SftpChannel, "as2": As2Channel}
 """``type`` -> class; a new transport adds its class here and its branch in profile.schema.json."""
 
 

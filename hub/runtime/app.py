@@ -170,7 +170,9 @@ class Server:
         log.info("edihub serve: %d partner(s), store %s", len(self.pipeline.transports),
                  self.config["database"]["url"])
         zone = self._start_sftp_zone()
+        as2 = None
         try:
+            as2 = self._start_as2_endpoint()
             while not self.stop_event.is_set():
                 pending = [t.next_check_in() for t in self.pipeline.transports.values()
                            if hasattr(t, "next_check_in")]
@@ -180,6 +182,9 @@ class Server:
                 if watcher.wait(timeout) or any(x <= 0.1 for x in pending):
                     self.wake()
         finally:
+            if as2 is not None:
+                as2.shutdown()
+                as2.seen_message_ids.close()
             if zone is not None:
                 zone.stop()
             self.stop()
@@ -198,6 +203,57 @@ class Server:
         zone = HostedSftpZone(self.pipeline.profiles, ".", port=int(cfg["port"]), host_key=cfg["host_key"],
                               host=cfg["listen"], on_file_complete=lambda pid, path: self.wake(pid))
         return zone.start()
+
+    def _start_as2_endpoint(self) -> Any:
+        """The AS2 endpoint (``as2.port``, 0: off) for partners whose ``channels.inbound`` is ``as2``.
+
+        Each verified payload is linked atomically into ``<as2.folder>/inbound/<partner>/`` (the folder that
+        partner's transport polls) before the MDN is answered, and the partner's poll is woken.  Message-IDs
+        are kept in ``<as2.folder>/seen_message_ids.sqlite``; async MDNs for what we sent are matched in an
+        in-memory registry shared with the partners' :class:`~hub.transports.as2.As2Transport` s.
+        """
+        cfg = self.config.get("as2", {})
+        if not cfg.get("port"):
+            return None
+        from hub.as2 import As2Receiver, MemoryAsyncMdnRegistry, identity_from_config, partnership_from_config
+        from hub.partners.profile import As2Channel
+        from hub.transports.as2 import As2Transport, SqliteSeenMessageIds, as2_inbound_folder, write_payload
+
+        if not cfg.get("as2_id") or not cfg.get("keys"):
+            raise ConfigurationError("as2.port is set: as2.as2_id and as2.keys are needed too")
+        registry = MemoryAsyncMdnRegistry()
+        for transport in self.pipeline.transports.values():
+            out = getattr(transport, "outbound_transport", transport)
+            if isinstance(out, As2Transport) and out.registry is None:
+                out.registry = registry
+        try:
+            identity = identity_from_config(cfg)
+            partnerships = [partnership_from_config(pid, p.channels.inbound.partnership_config(),
+                                                    our_as2_id=cfg["as2_id"], async_mdn_url=cfg.get("public_url"))
+                            for pid, p in self.pipeline.profiles.items() if isinstance(p.channels.inbound, As2Channel)]
+        except Exception as exc:
+            raise ConfigurationError(f"as2: {exc}") from exc
+        folder = Path(str(cfg.get("folder") or "var/as2"))
+        seen = SqliteSeenMessageIds(folder / "seen_message_ids.sqlite")
+
+        def on_payload(partner_id: str, filename: str, data: Any, message_id: str) -> None:
+            path = write_payload(as2_inbound_folder(cfg, partner_id), filename, data, message_id)
+            seen.confirm(partner_id, message_id)
+            log.info("AS2 %s from %s: %s", message_id, partner_id, path)
+            self.wake(partner_id)
+
+        receiver = As2Receiver(partnerships, identity, on_payload, seen, mdn_registry=registry,
+                               max_size=int(cfg["max_size"]), max_decompressed_size=int(cfg["max_decompressed_size"]),
+                               workdir=folder / "work")
+        try:
+            server = receiver.serve(str(cfg.get("listen") or "127.0.0.1"), int(cfg["port"]))
+        except OSError as exc:
+            seen.close()
+            raise ConfigurationError(f"as2: cannot listen on {cfg.get('listen')}:{cfg['port']}: {exc}") from exc
+        server.seen_message_ids = seen  # type: ignore[attr-defined]
+        self.as2_server = server
+        log.info("AS2 endpoint on %s (%d partnership(s))", server.url, len(partnerships))
+        return server
 
     def stop(self) -> None:
         """Graceful: no new job starts; the one running finishes the item in hand (the pipeline checks)."""

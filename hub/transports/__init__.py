@@ -1,4 +1,4 @@
-"""Edges that move files in and out: folder drop zones, SFTP (client and hosted zone); AS2 later.
+"""Edges that move files in and out: folder drop zones, SFTP (client and hosted zone), AS2.
 
 The runtime sees only the :class:`~hub.transports.base.Transport` protocol;
 which implementation serves a partner comes from the partner profile's
@@ -10,6 +10,7 @@ only, so that the command line does not pay for them when no partner uses SFTP.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,12 +25,14 @@ from hub.transports.folder import (
 
 if TYPE_CHECKING:
     from hub.partners.profile import PartnerProfile
+    from hub.transports.as2 import As2Transport
     from hub.transports.sftp import SftpTransport
     from hub.transports.sftp_server import HostedSftpZone
 
 __all__ = [
     "CHUNK_SIZE",
     "DEFAULT_IGNORE",
+    "As2Transport",
     "DropZoneWatcher",
     "FolderTransport",
     "HostedSftpZone",
@@ -45,7 +48,8 @@ __all__ = [
     "partner_folders",
 ]
 
-_LAZY = {"SftpTransport": "hub.transports.sftp", "HostedSftpZone": "hub.transports.sftp_server"}
+_LAZY = {"SftpTransport": "hub.transports.sftp", "HostedSftpZone": "hub.transports.sftp_server",
+         "As2Transport": "hub.transports.as2"}
 
 
 def __getattr__(name: str) -> Any:
@@ -99,6 +103,7 @@ def build_transport(
     *,
     settle_seconds: float = 2.0,
     state_dir: str | os.PathLike[str] = "var/sftp",
+    as2_config: Mapping[str, Any] | None = None,
     **options: Any,
 ) -> Transport:
     """The transport for ``profile``'s channels: folder, SFTP, or one of each (:class:`SplitTransport`).
@@ -109,15 +114,19 @@ def build_transport(
     channels with ``after_pickup: keep``.  ``options`` go to
     :class:`~hub.transports.sftp.SftpTransport` (``clock``, ``sleep``,
     ``environ``, ``redeliver_seconds``).  Folder outbound temporaries a killed
-    worker left behind are swept here, as the runtime did before.
+    worker left behind are swept here, as the runtime did before.  ``as2_config`` is the ``as2`` section of
+    config.yaml: an ``as2`` outbound channel is an :class:`~hub.transports.as2.As2Transport`, an ``as2``
+    inbound channel the hub-managed folder ``<as2.folder>/inbound/<partner>/`` the AS2 endpoint writes to.
     """
-    from hub.partners.profile import FolderChannel, SftpChannel
+    from hub.partners.profile import As2Channel, FolderChannel, SftpChannel
 
     inbound, outbound = profile.channels.inbound, profile.channels.outbound
-    known = (FolderChannel, SftpChannel)
+    known = (FolderChannel, SftpChannel, As2Channel)
     for role, channel in (("inbound", inbound), ("outbound", outbound)):
         if not isinstance(channel, known):
             raise ValueError(f"partner {profile.id}: channels.{role}: no transport for type {channel.type!r}")
+    if isinstance(inbound, As2Channel) or isinstance(outbound, As2Channel):
+        return _build_with_as2(profile, settle_seconds, state_dir, dict(as2_config or {}), options)
     if isinstance(inbound, FolderChannel) and isinstance(outbound, FolderChannel):
         folder = FolderTransport(inbound.path, outbound.path, settle_seconds=settle_seconds)
         folder.sweep_temporaries()
@@ -135,3 +144,35 @@ def build_transport(
     assert isinstance(inbound, FolderChannel) and isinstance(outbound, SftpChannel)
     in_folder = FolderTransport(inbound.path, inbound.path, settle_seconds=settle_seconds)
     return SplitTransport(in_folder, SftpTransport(None, outbound, **options))
+
+
+def _build_with_as2(profile: PartnerProfile, settle_seconds: float, state_dir: str | os.PathLike[str],
+                    as2_config: dict[str, Any], options: dict[str, Any]) -> Transport:
+    from hub.partners.profile import As2Channel, FolderChannel
+    from hub.transports.as2 import As2Transport, as2_inbound_folder
+
+    inbound, outbound = profile.channels.inbound, profile.channels.outbound
+    as2_options = {k: options.pop(k) for k in ("registry", "base_dir", "environ", "sender_factory") if k in options}
+    in_side: Any
+    if isinstance(inbound, As2Channel):
+        folder = as2_inbound_folder(as2_config, profile.id)
+        folder.mkdir(parents=True, exist_ok=True)
+        # the endpoint links complete files into place: nothing to wait for
+        in_side = FolderTransport(folder, folder, settle_seconds=0.0)
+    elif isinstance(inbound, FolderChannel):
+        in_side = FolderTransport(inbound.path, inbound.path, settle_seconds=settle_seconds)
+    else:
+        from hub.transports.sftp import SftpTransport
+
+        in_side = SftpTransport(inbound, None, state_path=Path(state_dir) / f"{profile.id}.json", **options)
+    out_side: Any
+    if isinstance(outbound, As2Channel):
+        out_side = As2Transport(profile.id, outbound, as2_config, **as2_options)
+    elif isinstance(outbound, FolderChannel):
+        out_side = FolderTransport(outbound.path, outbound.path, settle_seconds=settle_seconds)
+        out_side.sweep_temporaries()
+    else:
+        from hub.transports.sftp import SftpTransport
+
+        out_side = SftpTransport(None, outbound, **options)
+    return SplitTransport(in_side, out_side)
