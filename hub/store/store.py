@@ -310,19 +310,25 @@ class Store:
         newest_first: bool = True,
     ) -> list[File]:
         """Files filtered by state(s), partner, digest and reception time (``since`` <= received_at < ``until``)."""
-        query = select(File)
-        query = _filter_state(query, File, state)
-        if partner_id is not None:
-            query = query.where(File.partner_id == partner_id)
-        if sha256 is not None:
-            query = query.where(File.sha256 == sha256)
+        return self._listing(File, state, ((File.partner_id, partner_id), (File.sha256, sha256)), File.received_at,
+                             since, until, limit, offset, newest_first)
+
+    def _listing(self, model: Any, state: Any, equals: Iterable[tuple[Any, Any]], time_column: Any,
+                 since: datetime | None, until: datetime | None, limit: int, offset: int,
+                 newest_first: bool) -> list[Any]:
+        """Rows of ``model`` in ``state``, whose columns equal the given values (``None``: any), with
+        ``since`` <= ``time_column`` < ``until``, by id (newest first unless told otherwise)."""
+        query = _filter_state(select(model), model, state)
+        for column, value in equals:
+            if value is not None:
+                query = query.where(column == value)
         if since is not None:
-            query = query.where(File.received_at >= _aware(since))
+            query = query.where(time_column >= _aware(since))
         if until is not None:
-            query = query.where(File.received_at < _aware(until))
-        query = query.order_by(File.id.desc() if newest_first else File.id).limit(limit).offset(offset)
+            query = query.where(time_column < _aware(until))
+        order = model.id.desc() if newest_first else model.id
         with self.session(read_only=True) as s:
-            return list(s.scalars(query))
+            return list(s.scalars(query.order_by(order).limit(limit).offset(offset)))
 
     # -- state changes --------------------------------------------------------------------------------------
 
@@ -668,24 +674,16 @@ class Store:
         newest_first: bool = True,
     ) -> list[TransactionRow]:
         """Transactions filtered by any of the given fields (``since`` <= created_at < ``until``)."""
-        query = _filter_state(select(TransactionRow), TransactionRow, state)
-        for column, value in (
+        equals = (
             (TransactionRow.partner_id, partner_id),
             (TransactionRow.direction, _value(direction)),
             (TransactionRow.type, type),
             (TransactionRow.document_number, document_number),
             (TransactionRow.file_id, file_id),
             (TransactionRow.interchange_id, interchange_id),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if since is not None:
-            query = query.where(TransactionRow.created_at >= _aware(since))
-        if until is not None:
-            query = query.where(TransactionRow.created_at < _aware(until))
-        order = TransactionRow.id.desc() if newest_first else TransactionRow.id
-        with self.session(read_only=True) as s:
-            return list(s.scalars(query.order_by(order).limit(limit).offset(offset)))
+        )
+        return self._listing(TransactionRow, state, equals, TransactionRow.created_at, since, until, limit, offset,
+                             newest_first)
 
     # -- deliveries -----------------------------------------------------------------------------------------
 
