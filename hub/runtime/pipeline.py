@@ -197,6 +197,7 @@ class Pipeline:
         self.transports: dict[str, Any] = dict(transports) if transports is not None else self._folder_transports()
         self._mappings: dict[str, Any] = {}
         self.stop_requested = False  # set by a graceful shutdown: finish the item in hand, take no new one
+        self._parsed: tuple[str, dict[tuple[int, str | None, str], Any]] | None = None
 
     # ------------------------------------------------------------------ set-up
 
@@ -535,10 +536,8 @@ class Pipeline:
         frow = self.store.get_file(row.file_id) if row.file_id else None
         if frow is None:
             raise PipelineError(f"transaction {row.id}: its file is not recorded")
-        data = self.archive.read_bytes(frow.sha256)
-        standard = sniff_bytes(data[:4096])
         irow = self.store.get("interchange", row.interchange_id) if row.interchange_id else None
-        tx = _find_transaction(data, standard, irow.position if irow else 0, row.control_number, row.type)
+        tx = self._transactions_of(frow.sha256).get((irow.position if irow else 0, row.control_number, row.type))
         if tx is None:
             raise PipelineError(f"transaction {row.id}: {row.type} {row.control_number!r} is no longer in "
                                 f"file {frow.original_name} ({frow.sha256})")
@@ -548,6 +547,14 @@ class Pipeline:
             raise PipelineError(f"{frow.original_name}: partner {profile.id!r} has no inbound {row.type} document "
                                 "with a mapping in its profile")
         return self.mapping(spec.mapping).to_canonical(tx)
+
+    def _transactions_of(self, sha256: str) -> dict[tuple[int, str | None, str], Any]:
+        """The transactions of an archived file by (interchange position, control number, type); the last file
+        read is kept, so mapping the many sets of one file reads it once, not once per set."""
+        if self._parsed is None or self._parsed[0] != sha256:
+            data = self.archive.read_bytes(sha256)
+            self._parsed = (sha256, _transactions_by_key(data, sniff_bytes(data[:4096])))
+        return self._parsed[1]
 
     def idempotency_key(self, row: TransactionRow) -> str:
         """Fixed per inbound transaction: the same key however often it is delivered or reprocessed."""
@@ -860,16 +867,15 @@ def _raw_of(tx: Any, standard: str) -> bytes:
     return out.getvalue()
 
 
-def _find_transaction(data: bytes, standard: str, interchange: int, control_number: str | None, tx_type: str) -> Any:
+def _transactions_by_key(data: bytes, standard: str) -> dict[tuple[int, str | None, str], Any]:
     if standard == X12:
         from hub.edi.x12 import read_document
     else:
         from hub.edi.edifact import read_document  # type: ignore[no-redef]
-    doc = read_document(data)
-    for tx in doc.transactions:
-        if tx.interchange.index == interchange and tx.control_number == control_number and tx.type == tx_type:
-            return tx
-    return None
+    out: dict[tuple[int, str | None, str], Any] = {}
+    for tx in read_document(data).transactions:
+        out.setdefault((tx.interchange.index, tx.control_number, tx.type), tx)
+    return out
 
 
 def _ack_result(status: str) -> str:

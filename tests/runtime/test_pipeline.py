@@ -282,3 +282,23 @@ def _fingerprint(private_key_path: Path) -> str:
     blob = key.public_key().public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
     raw = base64.b64decode(blob.split()[1])
     return "SHA256:" + base64.b64encode(hashlib.sha256(raw).digest()).decode().rstrip("=")
+
+
+def test_mapping_the_sets_of_one_file_reads_it_once(work, monkeypatch):
+    """Regression: each transaction set re-read its whole file (quadratic in the sets of a file)."""
+    import hub.edi.x12 as x12
+
+    work_dir, config = work
+    sets = "".join(
+        f"ST*850*{n:04d}~BEG*00*SA*PO-{n}**20240101~PO1*1*1*EA*1**BP*X~CTT*1~SE*5*{n:04d}~" for n in range(1, 41))
+    head = ACME_850.read_text().split("ST*850")[0]
+    data = f"{head}{sets}GE*40*101~IEA*1*000000101~".encode()
+    drop(work_dir, "acme", "many.x12", data)
+    pipeline = build_pipeline(config)
+    calls = []
+    real = x12.read_document
+    monkeypatch.setattr(x12, "read_document", lambda *a, **k: calls.append(1) or real(*a, **k))
+    report = pipeline.run_until_idle()
+    assert report.delivered == 40
+    assert 1 <= len(calls) <= 3  # parse, map (once for the 40 sets), envelope numbers of what is sent
+    pipeline.close()
