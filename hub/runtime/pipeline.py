@@ -715,12 +715,6 @@ class Pipeline:
 
     # ------------------------------------------------------------------ operators
 
-    def reprocess(self, entity: str, item_id: int) -> str | None:
-        return reprocess(self.store, entity, item_id, now=self.clock())
-
-    def resend(self, tx_id: int) -> None:
-        resend(self.store, tx_id, now=self.clock())
-
 
 def reprocess(store: Store, entity: str, item_id: int, *, now: _dt.datetime | None = None) -> str | None:
     """Resume a failed or waiting file or transaction from its last good state; returns that state, or None when

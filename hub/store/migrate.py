@@ -10,6 +10,7 @@ and does nothing, instead of racing to create the same tables.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -55,27 +56,23 @@ def upgrade(target: str | URL | Engine, revision: str = "head") -> None:
     Pass the store's engine for ``sqlite:///:memory:``: a URL would open a
     second, different in-memory database.
     """
-    engine, own = _engine(target)
-    try:
-        with engine.begin() as connection:
-            _lock(connection)
-            config = alembic_config()
-            config.attributes["connection"] = connection
-            command.upgrade(config, revision)
-    finally:
-        if own:
-            engine.dispose()
+    _migrate(target, command.upgrade, revision)
 
 
 def downgrade(target: str | URL | Engine, revision: str) -> None:
     """Migrate down to ``revision`` (``"base"`` drops everything); for tests and emergencies."""
+    _migrate(target, command.downgrade, revision)
+
+
+def _migrate(target: str | URL | Engine, step: Any, revision: str) -> None:
+    """Run an Alembic ``step`` (upgrade or downgrade) in one transaction holding the migration lock."""
     engine, own = _engine(target)
     try:
         with engine.begin() as connection:
             _lock(connection)
             config = alembic_config()
             config.attributes["connection"] = connection
-            command.downgrade(config, revision)
+            step(config, revision)
     finally:
         if own:
             engine.dispose()
