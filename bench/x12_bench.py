@@ -327,9 +327,14 @@ def stage_full(path: str) -> dict:
     if acknowledge is not None:
         result = acknowledge(path)
         errors = sum(1 for f in result.findings if f.severity == "error")
+        try:
+            from hub.edi.x12.accel import AVAILABLE as compiled
+        except ImportError:
+            compiled = False
         return {
             "findings": len(result.findings), "errors": errors, "ack_bytes": len(result.data),
-            "label": "read + schema validation + 997 (hub.acks.x12.acknowledge)"
+            "label": "read + schema validation + 997 (hub.acks.x12.acknowledge"
+            + (", compiled element checks)" if compiled else ", pure-Python element checks)")
             + ("" if validator else " WITHOUT validation: hub.edi.x12.validate missing"),
         }
     from hub.edi.x12.analyse import analyse

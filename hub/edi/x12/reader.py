@@ -24,6 +24,7 @@ import datetime as _dt
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import compress, repeat
 from operator import itemgetter
 
@@ -53,6 +54,14 @@ SNIFF_LIMIT = 1 << 20
 LINE_BREAKS = "\r\n"
 
 _first = itemgetter(0)
+_match_start = re.Match.start
+
+
+@lru_cache(maxsize=64)
+def _envelope_pattern(term: str, elem: str) -> re.Pattern[str]:
+    """A segment terminator followed by an envelope segment's tag and element separator."""
+    tags = "|".join(sorted(ENVELOPE_TAGS, key=lambda t: (-len(t), t)))
+    return re.compile(f"{re.escape(term)}(?=(?:{tags}){re.escape(elem)})")
 
 
 @dataclass(slots=True)
@@ -121,6 +130,7 @@ class X12Reader(FindingCollector):
         self._elem = "*"
         self._term = "~"
         self._prefixes: tuple[str, ...] = ()
+        self._envelope_re: re.Pattern[str] | None = None
         self._isa_numbers = SeenNumbers()
         self._gs_numbers = SeenNumbers()
         self._st_numbers = SeenNumbers()
@@ -211,6 +221,7 @@ class X12Reader(FindingCollector):
                         self._term = term
                         self._elem = d.element
                         self._prefixes = tuple(tag + d.element for tag in ENVELOPE_TAGS)
+                        self._envelope_re = _envelope_pattern(term, d.element)
                         used = set(d.service_characters())
                         clean = tuple(c for c in LINE_BREAKS if c not in used)
                         iea_needle = "IEA" + d.element
@@ -633,6 +644,7 @@ class X12Reader(FindingCollector):
             parts.pop()
         if "" in parts:
             parts = [p for p in parts if p]
+            text = ""  # the parts no longer line up with the text: _parts finds the envelope in them
         limit = self.max_segment_length
         if len(text) > limit and max(map(len, parts)) > limit:
             # an overlong segment: read what comes before it first, so that the
@@ -642,22 +654,45 @@ class X12Reader(FindingCollector):
             if rest is not None or self._ic is None:
                 return (rest or "") + term.join(parts[i:]) + term
             return (yield from self._parts([self._cut_overlong(parts[i]), *parts[i + 1 :]]))
-        return (yield from self._parts(parts))
+        return (yield from self._parts(parts, text))
 
-    def _parts(self, parts: list[str]):
-        """Process the segments ``parts`` (raw, terminators removed); returns what :meth:`_region` returns."""
-        term = self._term
-        # Find the envelope segments with C-level map/compress, then split
-        # the segments between them one transaction set at a time, so that
-        # the Python-level work is per envelope segment and the memory a set
-        # uses is freed (and reused, cache-hot) before the next one is built.
-        elem = self._elem
+    def _envelope_indexes(self, parts: list[str], text: str) -> list[int]:
+        """The indexes in ``parts`` of the envelope segments (ISA IEA GS GE ST SE).
+
+        With ``text`` (``parts`` is exactly ``text.split(terminator)``) a
+        regex finds each terminator followed by an envelope tag and the
+        terminators before it are counted, both in C; otherwise the first
+        letters of all parts are tested and the candidates checked.
+        """
         prefixes = self._prefixes
-        envelope = [
-            i
-            for i in compress(range(len(parts)), map(ENVELOPE_INITIALS.__contains__, map(_first, parts)))
-            if parts[i].startswith(prefixes)
-        ]
+        if not text:
+            return [
+                i
+                for i in compress(range(len(parts)), map(ENVELOPE_INITIALS.__contains__, map(_first, parts)))
+                if parts[i].startswith(prefixes)
+            ]
+        term = self._term
+        out = [0] if text.startswith(prefixes) else []
+        count = text.count
+        index = last = 0
+        for start in map(_match_start, self._envelope_re.finditer(text)):
+            index += count(term, last, start + 1)
+            last = start + 1
+            out.append(index)
+        return out
+
+    def _parts(self, parts: list[str], text: str = ""):
+        """Process the segments ``parts`` (raw, terminators removed); returns what :meth:`_region` returns.
+
+        ``text``, when given, is what ``parts`` was split from (see :meth:`_envelope_indexes`).
+        """
+        term = self._term
+        # Find the envelope segments in C, then split the segments between
+        # them one transaction set at a time, so that the Python-level work is
+        # per envelope segment and the memory a set uses is freed (and
+        # reused, cache-hot) before the next one is built.
+        elem = self._elem
+        envelope = self._envelope_indexes(parts, text)
         tx = self._tx
         start = 0
         for i in envelope:

@@ -384,6 +384,12 @@ class TransactionSchema:
     def __repr__(self) -> str:
         return f"<TransactionSchema {self.id} {self.version}>"
 
+    def structure_ok(self, tags: tuple[str, ...] | list[str]) -> bool:
+        """True when the segment IDs ``tags`` (ST..SE) fit the structure pattern: the walk would find no
+        structural problem (see :func:`_structure_pattern`; False may still be clean)."""
+        seq = ",".join(tags) + ","
+        return seq.count(",") == len(tags) and self.structure_re.fullmatch(seq) is not None
+
     # -- building
     def _build(self, items: list[Any], loop: Loop) -> None:
         for item in items:

@@ -70,6 +70,7 @@ from operator import itemgetter
 from typing import Any
 
 from hub.edi.core import ERROR, SCHEMA, SYNTAX, WARNING, Finding, Segment
+from hub.edi.x12 import accel
 from hub.edi.x12.model import Interchange, Transaction
 from hub.edi.x12.schema import (
     COMPLEX,
@@ -333,7 +334,7 @@ class _Machine:
     element checkers run (sets with an HL hierarchy always take the walk).
     """
 
-    __slots__ = ("schema", "checkers", "table", "shapes", "use_shapes")
+    __slots__ = ("schema", "checkers", "table", "shapes", "use_shapes", "rules")
 
     SHAPES = 4096  # remembered segment-ID sequences per machine
 
@@ -343,6 +344,7 @@ class _Machine:
         self.table: list[dict[str, tuple]] = [{} for _ in schema.nodes]
         self.shapes: dict[tuple[str, ...], tuple[list[Any], ...]] = {}  # tags -> checker lists
         self.use_shapes = schema.hierarchy is None
+        self.rules = accel.rules_for(schema, checkers)  # compiled element checks, or None
 
     def step(self, state: int, tag: str) -> tuple:
         nxt, kind, arg = self.schema.transition(state, tag)
@@ -450,6 +452,8 @@ class X12Validator:
                 self._machines.clear()
             self._machines[key] = m
         tags = tuple(map(_first, segs))
+        if m.rules is not None:
+            return self._validate_compiled(tx, m, segs, tags, d)
         if m.use_shapes:
             fls = m.shapes.get(tags)
             if fls is not None:
@@ -464,8 +468,7 @@ class X12Validator:
                 return self._run(tx, m, segs, None)
         # A set of a shape not seen yet: the structure regex decides in C whether
         # the walk can be skipped; then only element checks (and HL links) run.
-        seq = ",".join(tags) + ","
-        if seq.count(",") == len(tags) and m.schema.structure_re.fullmatch(seq):
+        if m.schema.structure_ok(tags):
             by_tag = m.checkers.by_tag
             fls = list(map(by_tag.get, tags))
             if None in fls:
@@ -485,6 +488,26 @@ class X12Validator:
                         return []
             except IndexError:
                 pass
+        return self._run(tx, m, segs, tags if m.use_shapes else None)
+
+    def _validate_compiled(self, tx: Transaction, m: _Machine, segs: list[Segment], tags: tuple[str, ...],
+                           d: Any) -> list[Finding]:
+        """:meth:`validate` with the element checks in C (:mod:`hub.edi.x12.accel`); same findings."""
+        try:
+            unclean = accel.first_unclean(segs, m.rules, d.component, d.repetition) >= 0
+        except TypeError:  # not a reader's segments (lists of str): the Python path decides
+            unclean = True
+        if not unclean:
+            if m.use_shapes and tags in m.shapes:
+                return []
+            if m.schema.structure_ok(tags):
+                hierarchy = m.schema.hierarchy
+                if hierarchy is None:
+                    if m.use_shapes:
+                        m.remember(tags)
+                    return []
+                if accel.hl_links_clean(segs, hierarchy.segment, hierarchy.levels, hierarchy.top):
+                    return []
         return self._run(tx, m, segs, tags if m.use_shapes else None)
 
     def validate_ta1(

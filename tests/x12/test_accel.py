@@ -1,0 +1,180 @@
+"""The compiled element checks (hub/edi/x12/_accel.pyx) agree with the generated Python checkers.
+
+Segment by segment: for every segment of every corpus transaction set with a
+schema, and for random mutations of them, the C rule and the Python checker
+give the same verdict.  Set by set: the validator's findings are the same with
+and without the extension.  ``.ci/run`` sets ``EDIHUB_REQUIRE_ACCEL=1``, so CI
+fails if the extension was not built (the benchmark figures depend on it).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from hub.edi.x12 import accel, read_document
+from hub.edi.x12.schema import checkers_for, schema_for
+from hub.edi.x12.validate import X12Validator
+from tests.conftest import corpus_path
+
+pytestmark = pytest.mark.skipif(not accel.AVAILABLE and os.environ.get("EDIHUB_REQUIRE_ACCEL") != "1",
+                                reason="hub.edi.x12._accel is not compiled here")
+
+DELIMITER_SETS = [(":", None), (">", "^"), ("\\", "!")]
+CORPUS_KINDS = ("850", "855", "856", "810", "997", "999")
+
+
+def test_the_extension_is_built_where_required():
+    if os.environ.get("EDIHUB_REQUIRE_ACCEL") == "1":
+        assert accel.AVAILABLE, "EDIHUB_REQUIRE_ACCEL=1 but hub.edi.x12._accel did not import (not compiled?)"
+    assert accel.AVAILABLE
+
+
+def _python_verdict(checkers, seg: list[str]) -> bool:
+    try:
+        return bool(checkers.get(seg[0])[len(seg)](seg))
+    except IndexError:
+        return False
+
+
+def _compiled_verdict(rules, seg: list[str], comp: str, rep: str | None) -> bool:
+    return accel.first_unclean([seg], rules, comp, rep) < 0
+
+
+def _corpus_transactions():
+    base = corpus_path("x12")
+    files = sorted(p for kind in CORPUS_KINDS for p in (base / kind).glob("*") if p.is_file())
+    files += sorted(p for p in (base / "malformed").glob("*") if p.is_file())
+    for path in files:
+        doc = read_document(path)
+        for tx in doc.transactions:
+            if schema_for(tx.type, tx.version) is not None:
+                yield path, tx
+
+
+def test_corpus_segments_get_the_same_verdict():
+    compared = disagreements = 0
+    for path, tx in _corpus_transactions():
+        schema = schema_for(tx.type, tx.version)
+        d = tx.interchange.delimiters
+        checkers = checkers_for(schema.dictionary.version, d.component, d.repetition)
+        rules = accel.rules_for(schema, checkers)
+        for seg in tx.segments:
+            if seg[0] not in rules:
+                continue
+            compared += 1
+            if _python_verdict(checkers, seg) != _compiled_verdict(rules, seg, d.component, d.repetition):
+                disagreements += 1
+                pytest.fail(f"{Path(path).name}: {seg!r}: python {_python_verdict(checkers, seg)}, compiled "
+                            f"{_compiled_verdict(rules, seg, d.component, d.repetition)}")
+    assert compared > 2000 and disagreements == 0
+
+
+def test_corpus_findings_are_the_same_with_and_without_the_extension(monkeypatch):
+    sets = list(_corpus_transactions())
+    compiled = X12Validator()
+    with_c = [[f.to_json() for f in compiled.validate(tx)] for _, tx in sets]
+    assert any(m.rules is not None for m in compiled._machines.values())
+    monkeypatch.setattr(accel, "rules_for", lambda *args: None)
+    plain = X12Validator()
+    without = [[f.to_json() for f in plain.validate(tx)] for _, tx in sets]
+    assert all(m.rules is None for m in plain._machines.values())
+    for (path, _), a, b in zip(sets, with_c, without, strict=True):
+        assert a == b, Path(path).name
+    assert len(sets) > 50 and any(with_c) and not all(with_c)
+
+
+# -- random segments: mutations of clean ones and of corpus-like values
+
+VALUES = st.one_of(
+    st.text(alphabet="0123456789", max_size=10),
+    st.text(alphabet="0123456789.-", max_size=8),
+    st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789", max_size=12),
+    st.sampled_from(["", "00", "BY", "ST", "92", "EA", "20261126", "20260229", "20240229", "1200", "2460",
+                     "235959", "1200301", "-1.5", ".5", "5.", ".", "-", "1.2.3", "\x07", "A\xa0B", "\u00e9",
+                     "\u0663", "PE", "UP", "S", "O", "I", "1", "2", "CTN25", "LB", "ZZ"]),
+    st.text(max_size=6),
+)
+TEMPLATES = [
+    ["BEG", "00", "SA", "PO1", "", "20261126"], ["CUR", "BY", "USD"], ["REF", "DP", "042"], ["PER", "BD", "JOHN"],
+    ["DTM", "002", "20261210"], ["N1", "ST", "ACME", "92", "DC01"], ["N3", "1 ROAD"], ["N4", "CITY", "IL", "62701"],
+    ["PO1", "1", "2", "EA", "3.5", "", "BP", "X1"], ["PID", "F", "", "", "", "WIDGET"], ["PO4", "1", "12", "EA"],
+    ["CTT", "1"], ["TD5", "", "", "", "M", "TRUCK"], ["BSN", "00", "SHIP1", "20261126", "1200"],
+    ["HL", "1", "", "S"], ["TD1", "CTN25", "2"], ["MAN", "GM", "00012345678901234567"], ["LIN", "", "BP", "X1"],
+    ["SN1", "", "4", "EA"], ["PRF", "PO1"], ["IT1", "1", "2", "EA", "3.5", "", "BP", "X1"], ["TDS", "1000"],
+    ["BIG", "20261126", "INV1"], ["BAK", "00", "AC", "PO1", "20261126"], ["ACK", "IA", "2", "EA"],
+    ["SAC", "C", "D240", "", "", "100"], ["TD1", "CTN25", "2", "", "", "", "G", "10.5", "LB"],
+    ["REF", "BM", "1", "x:y"], ["PO1", "1", "2", "EA", "3", "", "BP", "A^B"],
+]
+
+
+@settings(max_examples=int(os.environ.get("EDIHUB_ACCEL_EXAMPLES", "3000")), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(TEMPLATES), st.sampled_from(["850", "856", "810", "855"]), st.sampled_from(DELIMITER_SETS),
+       st.sampled_from(["004010", "005010"]), st.data())
+def test_random_segments_get_the_same_verdict(template, kind, delims, version, data):
+    schema = schema_for(kind, version)
+    comp, rep = delims
+    checkers = checkers_for(schema.dictionary.version, comp, rep)
+    rules = accel.rules_for(schema, checkers)
+    seg = list(template)
+    for _ in range(data.draw(st.integers(0, 3), label="mutations")):
+        where = data.draw(st.integers(1, len(seg)), label="where")
+        value = data.draw(VALUES, label="value")
+        if where == len(seg):
+            seg.append(value)
+        else:
+            seg[where] = value
+    if data.draw(st.booleans(), label="separator"):
+        where = data.draw(st.integers(1, len(seg) - 1), label="sep at") if len(seg) > 1 else 0
+        if where:
+            seg[where] += data.draw(st.sampled_from([comp, rep or comp]), label="sep")
+    if seg[0] not in rules:
+        assert accel.first_unclean([seg], rules, comp, rep) == 0
+        return
+    assert _python_verdict(checkers, seg) == _compiled_verdict(rules, seg, comp, rep), seg
+
+
+def test_rule_verdicts_on_edge_values():
+    schema = schema_for("850", "004010")
+    checkers = checkers_for(schema.dictionary.version, ">", "^")
+    rules = accel.rules_for(schema, checkers)
+    cases = {
+        ("DTM", "002", "20240229"): True,  # leap day
+        ("DTM", "002", "20230229"): False,
+        ("DTM", "002", "19000229"): False,  # not a leap year
+        ("DTM", "002", "20000229"): True,
+        ("DTM", "002", "20261210", "2359"): True,
+        ("DTM", "002", "20261210", "2400"): False,
+        ("PO1", "1", "-2", "EA", "-.5"): True,
+        ("PO1", "1", "2.", "EA", "1.2.3"): False,
+        ("PO1", "1", "2", "EA", "3", "", "BP", "A>B"): False,  # component separator in an AN
+        ("PO1", "1", "2", "EA", "3", "", "BP", "A^B"): False,  # repetition separator in an AN
+        ("PO1", "1", "2", "EA", "3", "", "BP"): False,  # P0607: a qualifier without its value
+        ("N1", "ST"): False,  # R0203: a name or an id
+        ("N1", "ST", "ACME"): True,
+        ("CTT", "1", "", "", "", "", "", "", "extra"): False,  # more elements than defined
+        ("ZZZ", "1"): False,  # not in the set
+    }
+    for seg, expected in cases.items():
+        assert _compiled_verdict(rules, list(seg), ">", "^") is expected, seg
+        if seg[0] in rules:
+            assert _python_verdict(checkers, list(seg)) is expected, seg
+
+
+def test_segments_that_are_not_lists_of_str_take_the_python_path():
+    doc = read_document(b"ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261126*1200*U*00401*"
+                        b"000000001*0*T*>~GS*PO*SENDER*RECEIVER*20261126*1200*1*X*004010~ST*850*0001~"
+                        b"BEG*00*SA*PO1**20261126~PO1*1*2*EA*3.5**BP*X1~CTT*1~SE*5*0001~GE*1*1~IEA*1*000000001~")
+    (tx,) = doc.transactions
+    assert X12Validator().validate(tx) == []
+    tx.segments[2] = tuple(tx.segments[2])  # a caller's own transaction with a tuple segment
+    assert X12Validator().validate(tx) == []
+    tx.segments[2] = ["PO1", "1", None, "EA"]
+    with pytest.raises(TypeError):
+        accel.first_unclean(tx.segments, accel.rules_for(schema_for("850", "004010"),
+                                                         checkers_for("004010", ">", None)), ">", None)
