@@ -178,3 +178,9 @@ def test_segments_that_are_not_lists_of_str_take_the_python_path():
     with pytest.raises(TypeError):
         accel.first_unclean(tx.segments, accel.rules_for(schema_for("850", "004010"),
                                                          checkers_for("004010", ">", None)), ">", None)
+
+
+def test_an_empty_segment_is_unclean_not_a_crash():
+    rules = accel.rules_for(schema_for("850", "004010"), checkers_for("004010", ">", None))
+    assert accel.first_unclean([["BEG", "00", "SA", "PO1", "", "20261126"], []], rules, ">", None) == 1
+    assert accel.hl_links_clean([[], ["HL", "1", "", "S"]], "HL", {"S": 1}, frozenset({"S"})) is True

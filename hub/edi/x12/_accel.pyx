@@ -238,6 +238,8 @@ def first_unclean(list segments, dict rules, str component, object repetition):
     cdef SegmentRule rule
     for item in segments:
         seg = item
+        if len(seg) == 0:
+            return i
         found = rules.get(seg[0])
         if found is None:
             return i
@@ -257,7 +259,7 @@ def hl_links_clean(list segments, str tag, dict levels, object top):
     cdef str hid, parent, level
     for item in segments:
         seg = item
-        if seg[0] != tag:
+        if len(seg) == 0 or seg[0] != tag:
             continue
         n = len(seg)
         hid = seg[1] if n > 1 else ""
