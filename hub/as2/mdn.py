@@ -59,6 +59,7 @@ __all__ = [
     "is_mdn_entity",
     "parse_mdn",
     "parse_mdn_request",
+    "raw_http_message",
 ]
 
 AS2_VERSION = "1.2"
@@ -351,6 +352,18 @@ class ReceivedMdn:
     as2_to: str | None
     headers: tuple[tuple[str, str], ...] = field(repr=False)
     body: bytes = field(repr=False)
+
+    @property
+    def raw(self) -> bytes:
+        """The MDN as received: its HTTP headers as a MIME header block, then the body (the signed receipt to
+        keep; with ``MIME-Version: 1.0`` in front, ``openssl cms -verify`` reads it)."""
+        return raw_http_message(self.headers, self.body)
+
+
+def raw_http_message(headers: Iterable[tuple[str, str]], body: bytes) -> bytes:
+    """HTTP headers (``Name: value`` CRLF each, then an empty line) followed by the body, byte for byte."""
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers) + "\r\n"
+    return head.encode("utf-8", "replace") + body
 
 
 def is_mdn_entity(entity: Entity) -> bool:

@@ -21,9 +21,11 @@ from hub.as2.algorithms import normalize_cipher, normalize_digest
 from hub.as2.certs import KeyPair, load_certificates, load_key_pair
 from hub.as2.cms import KEY_ENCRYPTIONS
 
-__all__ = ["MDN_MODES", "Identity", "Partnership", "identity_from_config", "partnership_from_config"]
+__all__ = ["MDN_MODES", "MDN_OVERDUE_ACTIONS", "Identity", "Partnership", "identity_from_config",
+           "partnership_from_config"]
 
 MDN_MODES = ("sync", "async", "none")
+MDN_OVERDUE_ACTIONS = ("alert", "resend")
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,11 @@ class Partnership:
     async_mdn_url: str | None = None
     """Our URL for asynchronous MDNs (``mdn: async``)."""
     mdn_overdue_seconds: float = 3600.0
+    mdn_overdue_action: str = "alert"
+    """What the hub does with an async MDN later than ``mdn_overdue_seconds``: ``alert`` (report it) or
+    ``resend`` (POST the very same message again, same Message-ID, then alert once the resends are used up)."""
+    mdn_overdue_resends: int = 2
+    """``resend``: how many times the message is sent again before the alert."""
     mdn_url_prefixes: tuple[str, ...] = ()
     """Inbound: where we agree to post the partner's async MDNs (Receipt-Delivery-Option must start with one of
     these; empty: any http(s) URL).  Anyone can put a URL in a header, so this keeps our receiver from posting
@@ -112,6 +119,11 @@ class Partnership:
             raise ValueError(f"{self.partner_id}: encryption needs the partner's certificate")
         if self.attempts < 1:
             raise ValueError("attempts must be at least 1")
+        if self.mdn_overdue_action not in MDN_OVERDUE_ACTIONS:
+            raise ValueError(f"mdn_overdue_action must be one of {MDN_OVERDUE_ACTIONS}, "
+                             f"not {self.mdn_overdue_action!r}")
+        if self.mdn_overdue_resends < 0:
+            raise ValueError("mdn_overdue_resends must be 0 or more")
         set_(self, "certs", tuple(self.certs))
         set_(self, "mdn_url_prefixes", tuple(self.mdn_url_prefixes))
         set_(self, "http_headers", tuple(tuple(h) for h in self.http_headers))
@@ -205,6 +217,8 @@ def partnership_from_config(partner_id: str, cfg: Mapping[str, Any], *, our_as2_
         mdn_micalg=_algorithm(cfg, "mdn_micalg", None),
         async_mdn_url=cfg.get("async_mdn_url") or async_mdn_url,
         mdn_overdue_seconds=float(cfg.get("mdn_overdue_seconds", 3600)),
+        mdn_overdue_action=str(cfg.get("mdn_overdue_action", "alert")),
+        mdn_overdue_resends=int(cfg.get("mdn_overdue_resends", 2)),
         mdn_url_prefixes=tuple(str(u) for u in cfg.get("mdn_url_prefixes") or ()),
         content_type=str(cfg.get("content_type", "application/edi-x12")),
         subject=str(cfg.get("subject", "EDI message")),

@@ -145,8 +145,11 @@ class As2Receiver:
                  mdn_registry: AsyncMdnRegistry | None = None,
                  on_mdn: Callable[[MdnOutcome], None] | None = None,
                  send_async_mdn: Callable[[str, OutgoingMdn], None] | None = None,
-                 reporting_ua: str = "edihub AS2") -> None:
+                 reporting_ua: str = "edihub AS2", mdn_only: Iterable[Partnership] = ()) -> None:
         self.partnerships = {(p.as2_id, p.our_as2_id): p for p in partnerships}
+        self.mdn_partnerships = {(p.as2_id, p.our_as2_id): p for p in mdn_only}
+        """Partners we send to but do not receive messages from: their async MDNs are taken, their messages
+        refused like a stranger's."""
         if isinstance(identity, KeyPair):
             identity = (identity,)
         self.keys: tuple[KeyPair, ...] = identity.keys if isinstance(identity, Identity) else tuple(identity)
@@ -208,17 +211,19 @@ class As2Receiver:
         as2_from = as2_unquote(str(top.headers.get("AS2-From") or ""))
         as2_to = as2_unquote(str(top.headers.get("AS2-To") or ""))
         p = self.partnerships.get((as2_from, as2_to))
+        mdn_partnership = p or self.mdn_partnerships.get((as2_from, as2_to))
+        if mdn_partnership is not None:
+            try:
+                mdn_entity = is_mdn_entity(top)
+            except As2Error:
+                mdn_entity = False
+            if mdn_entity:
+                return self._receive_mdn(mdn_partnership, pairs, top.body)
         if p is None:
             error = UnknownPartnership(f"no AS2 partnership from {as2_from!r} to {as2_to!r}")
             log.warning("AS2 POST refused: %s", error)
             return _text(403, str(error)), self._record(ReceiveOutcome("rejected", message_id or None,
                                                                        error=str(error)))
-        try:
-            mdn_entity = is_mdn_entity(top)
-        except As2Error:
-            mdn_entity = False
-        if mdn_entity:
-            return self._receive_mdn(p, pairs, top.body)
         if not message_id:
             return _text(400, "AS2 message without Message-ID"), self._record(
                 ReceiveOutcome("rejected", None, p.partner_id, error="no Message-ID"))

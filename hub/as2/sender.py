@@ -15,13 +15,22 @@ Asynchronous MDNs: the pending record is written to the
 :class:`~hub.as2.state.AsyncMdnRegistry` *before* the POST (the MDN can
 arrive before our POST returns); the receiver matches it by
 Original-Message-ID; :func:`~hub.as2.state.overdue_mdns` lists those past
-the partnership's ``mdn_overdue_seconds``.
+the partnership's ``mdn_overdue_seconds``.  With ``mdn_overdue_action:
+resend`` the message is kept exactly as posted (in ``resend_dir``) and
+:meth:`As2Sender.resend` posts it again: the same bytes under the same
+Message-ID, so that the partner recognises a resend of a message it may
+already have (RFC 4130 section 9.3: resends of not-yet-acknowledged
+messages are discarded by duplicate detection on the Message-ID) and its
+MDN carries the MIC we registered.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
+import hashlib
 import logging
+import os
 import random
 import shutil
 import tempfile
@@ -34,10 +43,10 @@ from typing import BinaryIO
 import httpx
 
 from hub.as2.errors import As2Error
-from hub.as2.mdn import Disposition, Mic, ReceivedMdn, parse_mdn
+from hub.as2.mdn import Disposition, Mic, ReceivedMdn, parse_mdn, raw_http_message
 from hub.as2.message import BuiltMessage, build_message
 from hub.as2.partnership import Identity, Partnership
-from hub.as2.state import AsyncMdnRegistry, MdnCheck, MdnOutcome, PendingMdn, check_mdn
+from hub.as2.state import AsyncMdnRegistry, MdnCheck, MdnOutcome, PendingMdn, check_mdn, discard_kept_message
 from hub.errors import TerminalError, TransientError
 
 __all__ = ["As2Sender", "SendResult"]
@@ -67,6 +76,13 @@ class SendResult:
     mdn: ReceivedMdn | None = field(default=None, repr=False)
     disposition: Disposition | None = None
     problems: tuple[str, ...] = ()
+    mdn_raw: bytes | None = field(default=None, repr=False)
+    """The MDN in the HTTP response exactly as received (headers, then body), also when it could not be read
+    or verified: the partner's statement, kept whatever it says."""
+    mdn_mode: str = "sync"
+    """What was asked for: ``sync``, ``async`` or ``none``."""
+    mic_matched: bool | None = None
+    """Whether the MDN's Received-Content-MIC is one we computed (``None``: no MDN read)."""
 
     @property
     def ok(self) -> bool:
@@ -79,7 +95,8 @@ class As2Sender:
 
     def __init__(self, partnership: Partnership, identity: Identity, *, registry: AsyncMdnRegistry | None = None,
                  client: httpx.Client | None = None, workdir: str | Path | None = None,
-                 sleep: Callable[[float], None] = time.sleep, chunked: bool = False) -> None:
+                 sleep: Callable[[float], None] = time.sleep, chunked: bool = False,
+                 resend_dir: str | Path | None = None) -> None:
         if not partnership.url:
             raise TerminalError(f"{partnership.partner_id}: no AS2 url configured")
         if partnership.mdn == "async" and registry is None:
@@ -92,6 +109,8 @@ class As2Sender:
         self.sleep = sleep
         self.chunked = chunked
         """Send with ``Transfer-Encoding: chunked`` instead of Content-Length (some servers need one or the other)."""
+        self.resend_dir = Path(resend_dir) if resend_dir else (self.workdir / "resend" if self.workdir else None)
+        """Where messages awaiting an async MDN are kept for a resend (``mdn_overdue_action: resend``)."""
 
     # ---------------------------------------------------------------------------------------- public
 
@@ -112,20 +131,60 @@ class As2Sender:
             except (OSError, ValueError) as exc:
                 raise TerminalError(f"{p.partner_id}: cannot build the AS2 message: {exc}") from exc
             sent_at = _dt.datetime.now(_dt.UTC)
+            pending: PendingMdn | None = None
             if p.mdn == "async":
                 assert self.registry is not None
-                self.registry.expect(PendingMdn(
+                kept = self._keep(built) if p.mdn_overdue_action == "resend" else None
+                if kept is not None:
+                    built = dataclasses.replace(built, body=kept)
+                pending = PendingMdn(
                     built.message_id, p.partner_id, p.as2_id, p.our_as2_id, built.accepted_mics, p.mdn_signed,
-                    built.signed, sent_at, sent_at + _dt.timedelta(seconds=p.mdn_overdue_seconds), filename))
+                    built.signed, sent_at, sent_at + _dt.timedelta(seconds=p.mdn_overdue_seconds), filename,
+                    encrypted=built.encrypted, compressed=built.compressed, size=built.size, headers=built.headers,
+                    body=str(kept) if kept is not None else None)
+                try:
+                    self.registry.expect(pending)
+                except BaseException:
+                    discard_kept_message(pending)
+                    raise
             try:
                 response, attempts = self._post(built)
             except Exception:
-                if p.mdn == "async" and self.registry is not None:
+                if pending is not None and self.registry is not None:
                     self.registry.forget(built.message_id)
+                    discard_kept_message(pending)
                 raise
             return self._result(built, response, attempts, sent_at)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def resend(self, pending: PendingMdn) -> SendResult:
+        """POST a message that waits for its async MDN again, exactly as it was first posted (same Message-ID,
+        same bytes, so the same MIC); needs the copy kept at the first send (``mdn_overdue_action: resend``).
+
+        Raises like :meth:`send`: :class:`TransientError` when the partner cannot be reached,
+        :class:`TerminalError` when the kept copy is gone or the partner refuses it.
+        """
+        p = self.partnership
+        if not pending.body or not os.path.isfile(pending.body):
+            raise TerminalError(f"{p.partner_id}: AS2 {pending.message_id}: no copy of the message kept for a resend")
+        built = BuiltMessage(pending.message_id, tuple(pending.headers), Path(pending.body),
+                             os.path.getsize(pending.body), pending.mics[0] if pending.mics else None,
+                             tuple(pending.mics), pending.signed_message, pending.encrypted, pending.compressed,
+                             pending.filename)
+        sent_at = _dt.datetime.now(_dt.UTC)
+        response, attempts = self._post(built)
+        return self._result(built, response, attempts, sent_at)
+
+    def _keep(self, built: BuiltMessage) -> Path | None:
+        """Move the built body out of the work folder into ``resend_dir`` (named after the Message-ID)."""
+        if self.resend_dir is None:
+            return None
+        self.resend_dir.mkdir(parents=True, exist_ok=True)
+        name = hashlib.sha256(built.message_id.strip("<>").encode("utf-8")).hexdigest()[:32] + ".as2"
+        target = self.resend_dir / name
+        shutil.move(built.body, target)
+        return target
 
     # ---------------------------------------------------------------------------------------- HTTP
 
@@ -171,13 +230,15 @@ class As2Sender:
         p = self.partnership
         common = dict(message_id=built.message_id, partner_id=p.partner_id, filename=built.filename,
                       http_status=response.status_code, attempts=attempts, size=built.size, signed=built.signed,
-                      encrypted=built.encrypted, compressed=built.compressed, mic=built.mic, sent_at=sent_at)
+                      encrypted=built.encrypted, compressed=built.compressed, mic=built.mic, sent_at=sent_at,
+                      mdn_mode=p.mdn)
         if p.mdn == "none":
             return SendResult(status="sent", **common)  # type: ignore[arg-type]
         content_type = response.headers.get("Content-Type", "").lower()
         if p.mdn == "async" and not content_type.startswith(("multipart/report", "multipart/signed")):
             return SendResult(status="pending", **common)  # type: ignore[arg-type]
         # a synchronous MDN -- also when we asked for an async one and the partner answered at once anyway
+        common["mdn_raw"] = raw_http_message(response.headers.multi_items(), response.content)
         try:
             mdn = parse_mdn(response.headers.multi_items(), response.content, partner_certs=p.certs)
         except As2Error as exc:
@@ -199,7 +260,7 @@ class As2Sender:
         else:
             status = "mdn-invalid"
         return SendResult(status=status, mdn=mdn, disposition=mdn.disposition, problems=check.problems,
-                          **common)  # type: ignore[arg-type]
+                          mic_matched=check.mic_matched, **common)  # type: ignore[arg-type]
 
 
 def _retry_after(response: httpx.Response) -> float | None:

@@ -9,14 +9,19 @@
   Original-Message-ID and checked against the MIC we computed, and so that
   overdue receipts can be found (:func:`overdue_mdns`).
 
-The store implements both on its tables (the lead's integration); the
-in-memory versions here are for tests and for a hub without a database.
-As in httpx, the protocol is tiny and the fake ships with it.
+The hub implements them durably (the Message-ID ledger in
+``<as2.folder>/seen_message_ids.sqlite``, the async-MDN registry on the
+store's ``as2_messages`` table: :class:`hub.transports.as2.StoreMdnRegistry`,
+which also records every sync MDN); the in-memory versions here are for
+tests and for a sender without a database.  As in httpx, the protocol is tiny
+and the fake ships with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +38,7 @@ __all__ = [
     "PendingMdn",
     "SeenMessageIds",
     "check_mdn",
+    "discard_kept_message",
     "overdue_mdns",
 ]
 
@@ -133,6 +139,21 @@ class PendingMdn:
     due_at: _dt.datetime
     filename: str | None = None
     attempts: int = 1
+    """How often the message was POSTed (1, plus one per resend)."""
+    encrypted: bool = False
+    compressed: bool = False
+    size: int = 0
+    headers: tuple[tuple[str, str], ...] = ()
+    """The HTTP headers the message was posted with (what a resend posts again)."""
+    body: str | None = None
+    """The message body kept for a resend (``mdn_overdue_action: resend``), exactly as posted; else ``None``."""
+
+
+def discard_kept_message(pending: PendingMdn) -> None:
+    """Remove the copy of a message kept for a resend (its MDN came, or no resend is left)."""
+    if pending.body:
+        with contextlib.suppress(OSError):
+            os.unlink(pending.body)
 
 
 @dataclass(frozen=True)
@@ -189,6 +210,7 @@ class MemoryAsyncMdnRegistry:
             self._pending.pop(key, None)
             self.outcomes[key] = outcome
             self._cond.notify_all()
+        discard_kept_message(outcome.pending)
 
     def forget(self, message_id: str) -> None:
         with self._cond:

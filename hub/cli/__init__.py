@@ -14,6 +14,7 @@ def main() -> None:
 
 
 def _register() -> None:
+    from hub.cli.as2 import as2
     from hub.cli.certs import certs
     from hub.cli.edifact import edifact
     from hub.cli.map import map_command
@@ -41,6 +42,7 @@ def _register() -> None:
     main.add_command(acks)
     main.add_command(db)
     main.add_command(certs)
+    main.add_command(as2)
 
 
 _register()

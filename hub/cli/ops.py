@@ -84,13 +84,15 @@ def _ack_json(a: Any) -> dict[str, Any]:
 @_config_option
 @_json_option
 def status(config_path: str | None, as_json: bool) -> None:
-    """Counts of files and transactions by state and partner, and of acknowledgments by result."""
+    """Counts of files and transactions by state and partner, of acknowledgments by result, of AS2 messages by
+    MDN state."""
     store = _store(config_path)
     out = {
         "files": store.counts_by_state("file"),
         "transactions": store.counts_by_state("transaction"),
         "by_partner": {str(k): v for k, v in store.counts_by_partner("transaction").items()},
         "acknowledgments": store.ack_counts(),
+        "as2_messages": store.as2_counts(),
     }
     if as_json:
         click.echo(json.dumps(out, indent=2))
@@ -103,6 +105,8 @@ def status(config_path: str | None, as_json: bool) -> None:
                ["partner", *states])
     for direction, results in sorted(out["acknowledgments"].items()):
         click.echo(f"acks {direction}: " + ", ".join(f"{k} {v}" for k, v in sorted(results.items())))
+    if out["as2_messages"]:
+        click.echo("as2 messages: " + ", ".join(f"{k} {v}" for k, v in sorted(out["as2_messages"].items())))
 
 
 # ------------------------------------------------------------------ files
@@ -312,7 +316,10 @@ def acks() -> None:
 @_config_option
 @_json_option
 def acks_overdue(config_path: str | None, as_json: bool) -> None:
-    """Expected acknowledgments (997/999/CONTRL for what we sent) past their due time; marks them overdue."""
+    """Expected acknowledgments (997/999/CONTRL for what we sent) past their due time; marks them overdue.
+
+    Overdue AS2 MDNs are listed by ``edihub as2 mdns --state overdue``.
+    """
     rows = _store(config_path).overdue_acks(mark=True)
     if as_json:
         click.echo(json.dumps({"overdue": [_ack_json(a) for a in rows]}, indent=2))

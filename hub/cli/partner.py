@@ -16,7 +16,9 @@ import click
 from hub.config import ConfigError, load_config
 
 if TYPE_CHECKING:
-    from hub.partners.profile import SftpChannel
+    from cryptography import x509
+
+    from hub.partners.profile import As2Channel, SftpChannel
 
 EXIT_OK = 0
 EXIT_ERRORS = 1
@@ -203,19 +205,23 @@ def add(
 @_folder_option
 @_config_option
 def test_connection(partner_id: str, folder: str | None, config_path: str | None) -> None:
-    """Log in to a partner's SFTP server: host key, folder listing, round-trip time; takes and changes nothing.
+    """Check a partner's channels: SFTP login, AS2 certificates and URL; takes and changes nothing.
 
     Each SFTP channel of profile ID (inbound and outbound; one login when both
     name the same server and user) is connected with the pinned host key and
     the profile's credentials, its folder is listed, and the server's host-key
     fingerprint, its version, the time to log in and the round-trip time of
-    one request are printed.  Folder channels are only looked at.  Exit 0 when
-    every channel answered, 1 with the reason when one did not (or ID is not a
-    valid profile), 2 when the profiles folder cannot be read.
+    one request are printed.  For an AS2 channel our key pairs (as2.keys) and
+    the partner's certificates are loaded and their subject and expiry printed
+    (a warning within as2.cert_warn_days, a failure when expired), and the
+    partner's URL (outbound) is asked with one HTTP GET: any HTTP answer means
+    reachable.  Folder channels are only looked at.  Exit 0 when every channel
+    answered, 1 with the reason when one did not (or ID is not a valid
+    profile), 2 when the profiles folder or config.yaml cannot be read.
     """
     from hub.errors import HubError
     from hub.partners import check_profiles
-    from hub.partners.profile import FolderChannel, SftpChannel
+    from hub.partners.profile import As2Channel, FolderChannel, SftpChannel
 
     profiles_dir = profiles_folder(folder, config_path)
     profiles, messages = check_profiles(_files(profiles_dir))
@@ -228,8 +234,17 @@ def test_connection(partner_id: str, folder: str | None, config_path: str | None
         sys.exit(EXIT_ERRORS)
     failed = False
     logged_in: dict[tuple[str, int, str], str] = {}
+    as2_checked: set[object] = set()
     for role, channel in (("inbound", profile.channels.inbound), ("outbound", profile.channels.outbound)):
         click.echo(f"{profile.id} {role}: {channel.describe()}")
+        if isinstance(channel, As2Channel):
+            try:
+                config = load_config(config_path)
+            except ConfigError as exc:
+                click.echo(f"error: {exc}", err=True)
+                sys.exit(EXIT_UNREADABLE)
+            failed = not _test_as2(channel, role, config["as2"], as2_checked) or failed
+            continue
         if isinstance(channel, FolderChannel):
             path = Path(channel.path)
             if path.is_dir():
@@ -282,3 +297,79 @@ def _test_sftp(channel: SftpChannel, role: str, logged_in: dict[tuple[str, int, 
         click.echo(f"  {channel.folder}: {what}; round trip {rtt * 1000:.1f} ms, listing {listed * 1000:.1f} ms")
     finally:
         conn.close()
+
+
+def _test_as2(channel: As2Channel, role: str, as2_config: dict, checked: set[object]) -> bool:
+    """Our key pairs (once), the partner's certificates (each once) and, outbound, the URL; False on a failure."""
+    from hub.as2 import identity_from_config, load_certificates
+    from hub.errors import HubError
+
+    ok = True
+    warn_days = int(as2_config.get("cert_warn_days") or 30)
+    if "ours" not in checked:
+        checked.add("ours")
+        if not as2_config.get("as2_id") or not as2_config.get("keys"):
+            click.echo("  FAILED: our AS2 identity is not configured (as2.as2_id and as2.keys in config.yaml)")
+            ok = False
+        else:
+            try:
+                identity = identity_from_config(as2_config)
+            except (HubError, ValueError, KeyError, OSError) as exc:
+                click.echo(f"  FAILED: our key (as2.keys): {exc}")
+                ok = False
+            else:
+                for i, pair in enumerate(identity.keys):
+                    ok = _report_certificate(f"our key [{i}] {identity.as2_id}", pair.cert, warn_days) and ok
+    refs = list(channel.certificates) + ([channel.encrypt_certificate] if channel.encrypt_certificate else [])
+    for ref in refs:
+        try:
+            certs = load_certificates(ref)
+        except (HubError, ValueError, KeyError, OSError) as exc:
+            click.echo(f"  FAILED: certificate {ref}: {exc}")
+            ok = False
+            continue
+        for cert in certs:
+            if cert in checked:
+                continue
+            checked.add(cert)
+            ok = _report_certificate(f"{channel.as2_id} certificate", cert, warn_days) and ok
+    if role == "outbound" and channel.url:
+        ok = _reach(channel) and ok
+    elif role == "inbound":
+        click.echo("  the partner posts to our endpoint (as2.port of config.yaml; as2.public_url is the address "
+                   "they were given)")
+    return ok
+
+
+def _report_certificate(label: str, cert: x509.Certificate, warn_days: int) -> bool:
+    from hub.as2 import describe_certificate
+
+    info = describe_certificate(cert, label=label, warn_days=warn_days)
+    line = f"  {label}: {info.subject}, not after {info.not_after:%Y-%m-%d} ({info.days_left} day(s))"
+    if info.status in ("expired", "not-yet-valid"):
+        click.echo(f"{line}\n  FAILED: {info.warning}")
+        return False
+    click.echo(line + (f"\n  warning: {info.warning}" if info.warning else ""))
+    return True
+
+
+def _reach(channel: As2Channel) -> bool:
+    """One HTTP GET to the partner's AS2 URL: any HTTP status means something answers there."""
+    import time
+
+    import httpx
+
+    timeout = min(float(channel.timeout), 30.0)
+    started = time.perf_counter()
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+            response = client.get(str(channel.url), headers=dict(channel.http_headers))
+    except httpx.TimeoutException:
+        click.echo(f"  FAILED: {channel.url}: no answer within {timeout:g} s")
+        return False
+    except httpx.HTTPError as exc:
+        click.echo(f"  FAILED: cannot reach {channel.url}: {type(exc).__name__}: {exc}")
+        return False
+    elapsed = (time.perf_counter() - started) * 1000
+    click.echo(f"  {channel.url}: reachable, HTTP {response.status_code} in {elapsed:.0f} ms")
+    return True

@@ -61,7 +61,7 @@ def run(once: bool, config_path: str | None, as_json: bool) -> None:
 @click.command()
 @click.option("-c", "--config", "config_path", type=click.Path(dir_okay=False), help="config.yaml to use.")
 def serve(config_path: str | None) -> None:
-    """Run the hub until SIGTERM: scheduled partner polls, drop-zone watching, retries, overdue acknowledgments.
+    """Run the hub until SIGTERM: partner polls, drop-zone watching, retries, overdue acknowledgments and MDNs.
 
     Stops gracefully on SIGTERM or Ctrl-C: the item in hand is finished,
     nothing new is started.  Exit code 2 when the configuration or a profile

@@ -57,7 +57,8 @@ _NUMERIC_PATHS = (
         ("channels", direction, key)
         for direction in ("inbound", "outbound")
         for key in ("port", "min_age_seconds", "timeout_seconds", "retries", "retry_delay_seconds",
-                    "mdn_overdue_seconds", "timeout", "attempts", "backoff_base", "backoff_cap")
+                    "mdn_overdue_seconds", "mdn_overdue_resends", "timeout", "attempts", "backoff_base",
+                    "backoff_cap")
     ),
 )
 

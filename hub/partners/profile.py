@@ -214,6 +214,7 @@ class SftpChannel(Channel):
 AS2_SIGN = ("sha1", "sha224", "sha256", "sha384", "sha512")
 AS2_ENCRYPT = ("tripledes_192_cbc", "aes_128_cbc", "aes_192_cbc", "aes_256_cbc")
 AS2_MDN_MODES = ("sync", "async", "none")
+AS2_MDN_OVERDUE_ACTIONS = ("alert", "resend")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +249,10 @@ class As2Channel(Channel):
     mdn_micalg: str | None = None
     async_mdn_url: str | None = None
     mdn_overdue_seconds: float = 3600.0
+    mdn_overdue_action: str = "alert"
+    """An async MDN later than ``mdn_overdue_seconds``: ``alert`` (report it) or ``resend`` (the same message
+    again, same Message-ID, up to ``mdn_overdue_resends`` times, then alert)."""
+    mdn_overdue_resends: int = 2
     mdn_url_prefixes: tuple[str, ...] = ()
     content_type: str = "application/edi-x12"
     subject: str = "EDI message"

@@ -4,7 +4,9 @@
 one poll job per partner (the profile's ``schedule``: an interval or a cron
 expression; by default every ``runtime.poll_seconds``), a work job for what
 is not tied to a poll (due retries, the ERP's outbound documents; every few
-seconds) and the overdue-acknowledgment sweeper (``runtime.ack_sweep_seconds``).
+seconds) and the overdue sweeper (``runtime.ack_sweep_seconds``: acknowledgments
+past their SLA, and async AS2 MDNs past ``mdn_overdue_seconds``, resent or
+reported as the profile says).
 The drop zones are also watched (watchdog, plus a full scan every
 ``folders.scan_interval``): a new file brings its partner's poll forward.
 SIGTERM or SIGINT stops it gracefully: the item in hand is finished, nothing
@@ -209,28 +211,34 @@ class Server:
 
         Each verified payload is linked atomically into ``<as2.folder>/inbound/<partner>/`` (the folder that
         partner's transport polls) before the MDN is answered, and the partner's poll is woken.  Message-IDs
-        are kept in ``<as2.folder>/seen_message_ids.sqlite``; async MDNs for what we sent are matched in an
-        in-memory registry shared with the partners' :class:`~hub.transports.as2.As2Transport` s.
+        are kept in ``<as2.folder>/seen_message_ids.sqlite``; async MDNs for what we sent are matched in the
+        store (:class:`~hub.transports.as2.StoreMdnRegistry`, the pipeline's, shared with the partners'
+        :class:`~hub.transports.as2.As2Transport` s), so an MDN is matched and its MIC checked after a restart
+        too, and recorded with its raw bytes.
         """
         cfg = self.config.get("as2", {})
         if not cfg.get("port"):
             return None
-        from hub.as2 import As2Receiver, MemoryAsyncMdnRegistry, identity_from_config, partnership_from_config
+        from hub.as2 import As2Receiver, identity_from_config, partnership_from_config
         from hub.partners.profile import As2Channel
-        from hub.transports.as2 import As2Transport, SqliteSeenMessageIds, as2_inbound_folder, write_payload
+        from hub.transports.as2 import SqliteSeenMessageIds, as2_inbound_folder, write_payload
 
         if not cfg.get("as2_id") or not cfg.get("keys"):
             raise ConfigurationError("as2.port is set: as2.as2_id and as2.keys are needed too")
-        registry = MemoryAsyncMdnRegistry()
-        for transport in self.pipeline.transports.values():
-            out = getattr(transport, "outbound_transport", transport)
-            if isinstance(out, As2Transport) and out.registry is None:
-                out.registry = registry
+        registry = self.pipeline.as2_mdns
         try:
             identity = identity_from_config(cfg)
-            partnerships = [partnership_from_config(pid, p.channels.inbound.partnership_config(),
-                                                    our_as2_id=cfg["as2_id"], async_mdn_url=cfg.get("public_url"))
-                            for pid, p in self.pipeline.profiles.items() if isinstance(p.channels.inbound, As2Channel)]
+            partnerships: list[Any] = []
+            mdn_only: list[Any] = []
+            for pid, p in self.pipeline.profiles.items():
+                inbound, outbound = p.channels.inbound, p.channels.outbound
+                # a partner we only send to by AS2 still posts its async MDNs here
+                channel = inbound if isinstance(inbound, As2Channel) else outbound
+                if not isinstance(channel, As2Channel):
+                    continue
+                partnership = partnership_from_config(pid, channel.partnership_config(), our_as2_id=cfg["as2_id"],
+                                                      async_mdn_url=cfg.get("public_url"))
+                (partnerships if channel is inbound else mdn_only).append(partnership)
         except Exception as exc:
             raise ConfigurationError(f"as2: {exc}") from exc
         folder = Path(str(cfg.get("folder") or "var/as2"))
@@ -244,7 +252,7 @@ class Server:
 
         receiver = As2Receiver(partnerships, identity, on_payload, seen, mdn_registry=registry,
                                max_size=int(cfg["max_size"]), max_decompressed_size=int(cfg["max_decompressed_size"]),
-                               workdir=folder / "work")
+                               workdir=folder / "work", mdn_only=mdn_only)
         try:
             server = receiver.serve(str(cfg.get("listen") or "127.0.0.1"), int(cfg["port"]))
         except OSError as exc:
@@ -252,7 +260,8 @@ class Server:
             raise ConfigurationError(f"as2: cannot listen on {cfg.get('listen')}:{cfg['port']}: {exc}") from exc
         server.seen_message_ids = seen  # type: ignore[attr-defined]
         self.as2_server = server
-        log.info("AS2 endpoint on %s (%d partnership(s))", server.url, len(partnerships))
+        log.info("AS2 endpoint on %s (%d partnership(s), %d more for async MDNs only)", server.url, len(partnerships),
+                 len(mdn_only))
         return server
 
     def stop(self) -> None:

@@ -39,7 +39,10 @@ send (outbound transactions in ``mapped``)
     per transaction (a resend after a crash rewrites the same file), then
     ``delivered``; an acknowledgment is expected within the profile's SLA.
 sweep
-    expected acknowledgments past their due time are marked overdue.
+    expected acknowledgments past their due time are marked overdue; AS2
+    messages whose async MDN is overdue (``mdn_overdue_seconds``) are sent
+    again or reported, as the partner's ``mdn_overdue_action`` says
+    (:meth:`Pipeline.sweep_overdue_mdns`).
 
 Transient faults (:class:`~hub.errors.TransientError`) park the item in
 ``retry_wait`` with exponential backoff (``runtime.retry_*``), terminal ones
@@ -141,6 +144,8 @@ class RunReport:
     failed: int = 0
     retries: int = 0
     overdue: int = 0
+    mdns_resent: int = 0
+    mdns_overdue: int = 0
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: RunReport) -> None:
@@ -151,7 +156,8 @@ class RunReport:
 
     @property
     def busy(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self) if f.name not in ("errors", "duplicates", "overdue"))
+        quiet = ("errors", "duplicates", "overdue", "mdns_resent", "mdns_overdue")
+        return any(getattr(self, f.name) for f in fields(self) if f.name not in quiet)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -195,6 +201,8 @@ class Pipeline:
         self.settings = settings or Settings(worker_id=f"{socket.gethostname()}-{os.getpid()}")
         self.clock = clock
         self.transports: dict[str, Any] = dict(transports) if transports is not None else self._folder_transports()
+        self.as2_mdns = self._as2_registry()
+        """The AS2 messages we send and their MDNs, in the store (shared with the AS2 endpoint of ``serve``)."""
         self._mappings: dict[str, Any] = {}
         self.stop_requested = False  # set by a graceful shutdown: finish the item in hand, take no new one
         self._parsed: tuple[str, dict[tuple[int, str | None, str], Any]] | None = None
@@ -207,6 +215,24 @@ class Pipeline:
 
         return {pid: build_transport(p, settle_seconds=self.settings.settle_seconds, as2_config=self.settings.as2)
                 for pid, p in self.profiles.items()}
+
+    def _as2_registry(self) -> Any:
+        """The store-backed async-MDN registry, given to every AS2 transport that has none yet."""
+        from hub.transports.as2 import StoreMdnRegistry
+
+        registry = StoreMdnRegistry(self.store, self.archive)
+        for transport in self.transports.values():
+            out = self._as2_transport(transport)
+            if out is not None and out.registry is None:
+                out.registry = registry
+        return registry
+
+    @staticmethod
+    def _as2_transport(transport: Any) -> Any:
+        from hub.transports.as2 import As2Transport
+
+        out = getattr(transport, "outbound_transport", transport)
+        return out if isinstance(out, As2Transport) else None
 
     def close(self) -> None:
         for transport in self.transports.values():
@@ -692,7 +718,7 @@ class Pipeline:
         if transport is None:
             raise PipelineError(f"partner {profile.id!r} has no outbound channel the hub can write to")
         frow = self.store.get_file(row.file_id)
-        with self.archive.open(frow.sha256) as fh:
+        with self.archive.open(frow.sha256) as fh, self.as2_mdns.sending(row.id):
             name = transport.send(frow.original_name, fh)
         now = self.clock()
         due = None
@@ -712,6 +738,54 @@ class Pipeline:
 
     def sweep_overdue(self, report: RunReport) -> None:
         report.overdue += len(self.store.overdue_acks(self.clock(), mark=True))
+        self.sweep_overdue_mdns(report)
+
+    def sweep_overdue_mdns(self, report: RunReport) -> None:
+        """AS2 messages whose async MDN is past due: sent again or reported, as the partner's profile says.
+
+        ``mdn_overdue_action: resend`` posts the very same message again (same Message-ID, same bytes: the
+        partner's duplicate detection recognises it, RFC 4130 section 9.3) up to ``mdn_overdue_resends`` times,
+        each one due ``mdn_overdue_seconds`` later; after the last one, or with ``alert``, the message turns
+        ``overdue`` (``edihub as2 mdns --state overdue``), an error is logged and an event written.  The resend
+        is claimed in the store before the POST, so two sweepers never send it twice.
+        """
+        from hub.partners.profile import As2Channel
+
+        now = self.clock()
+        for row in self.store.pending_as2_messages(due_by=now):
+            if self.stop_requested:
+                return
+            profile = self.profiles.get(row.partner_id)
+            channel = profile.channels.outbound if profile is not None else None
+            channel = channel if isinstance(channel, As2Channel) else None
+            transport = self._as2_transport(self.transports.get(row.partner_id))
+            late = (f"AS2 {row.message_id} to {row.partner_id}: no MDN since {row.sent_at:%Y-%m-%d %H:%M:%S} UTC "
+                    f"({row.sends} send(s))")
+            resend = (channel is not None and channel.mdn_overdue_action == "resend" and transport is not None
+                      and row.resend_path is not None and row.sends <= channel.mdn_overdue_resends)
+            if resend:
+                assert channel is not None
+                next_due = now + _dt.timedelta(seconds=channel.mdn_overdue_seconds)
+                if self.store.claim_as2_resend(row.message_id, next_due=next_due, now=now) is None:
+                    continue  # another sweeper took it, or the MDN came meanwhile
+                try:
+                    transport.resend(row.message_id)
+                except TransientError as exc:
+                    self.store.log_event("as2_message", row.id, "resend_failed", {"error": str(exc)[:2000]})
+                    report.errors.append(f"{late}; resend failed, tried again when due: {exc}")
+                    continue
+                except TerminalError as exc:
+                    late += f"; resend refused: {exc}"
+                else:
+                    report.mdns_resent += 1
+                    log.warning("%s: sent again (resend %d of %d)", late, row.sends,
+                                channel.mdn_overdue_resends)
+                    continue
+            if self.as2_mdns.alert(row.message_id, late, now=now) is None:
+                continue
+            log.error("%s: MDN overdue, a person must look (edihub as2 mdns --state overdue)", late)
+            report.mdns_overdue += 1
+            report.errors.append(f"{late}: MDN overdue")
 
     # ------------------------------------------------------------------ operators
 

@@ -167,6 +167,17 @@ class AckResult(StrEnum):
     PENDING = "pending"
 
 
+class As2State(StrEnum):
+    """Where an outbound AS2 message stands with its MDN (``as2_messages.state``)."""
+
+    PENDING = "pending"  # an async MDN is awaited
+    OVERDUE = "overdue"  # the async MDN is late and no resend is left: an operator was alerted (still matchable)
+    DELIVERED = "delivered"  # a positive MDN that proves receipt (our Message-ID, our MIC, signed when asked)
+    REJECTED = "rejected"  # the partner's MDN reports an error
+    MDN_INVALID = "mdn-invalid"  # an MDN that does not verify or does not match what we sent
+    SENT = "sent"  # no MDN asked for
+
+
 class CounterKind(StrEnum):
     INTERCHANGE = "interchange"  # ISA13 / UNB 0020
     GROUP = "group"  # GS06
@@ -346,6 +357,63 @@ class Acknowledgment(Base):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     matched_by_id: Mapped[int | None] = mapped_column(ID, ForeignKey("acknowledgments.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class As2Message(Base):
+    """One AS2 message we sent and the MDN that answered it (sync or async), or the one still awaited.
+
+    The pending rows are the durable async-MDN registry (:class:`hub.transports.as2.StoreMdnRegistry`): an
+    MDN posted to the endpoint is matched by its Original-Message-ID (``message_id``, without angle brackets)
+    and checked against ``mics``, whichever process sent the message and however often the hub restarted in
+    between.  The MDN's raw bytes (HTTP headers and body, as received) are in the archive under
+    ``mdn_sha256``.  ``resend_path``/``resend_headers`` keep the message exactly as posted while a resend may
+    still be needed (``mdn_overdue_action: resend``); they are cleared once the MDN came or the alert was given.
+    """
+
+    __tablename__ = "as2_messages"
+    __table_args__ = (
+        Index("uq_as2_messages_message_id", "message_id", unique=True),
+        Index("ix_as2_messages_state_due_at", "state", "due_at"),
+        Index("ix_as2_messages_partner_id_sent_at", "partner_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True, autoincrement=True)
+    message_id: Mapped[str] = mapped_column(String(255))
+    partner_id: Mapped[str] = mapped_column(String(64))
+    partner_as2_id: Mapped[str] = mapped_column(String(128))
+    our_as2_id: Mapped[str] = mapped_column(String(128))
+    #: The outbound transaction this message carried, when the pipeline sent it.
+    transaction_id: Mapped[int | None] = mapped_column(ID, ForeignKey("transactions.id"))
+    filename: Mapped[str | None] = mapped_column(String(1024))
+    #: ``sync``, ``async`` or ``none``: the MDN asked for.
+    mdn_mode: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16))
+    #: Every MIC we accept back, ``[[base64 value, algorithm], ...]``.
+    mics: Mapped[Any] = mapped_column(JSONText)
+    require_signed: Mapped[bool] = mapped_column(Boolean)
+    signed: Mapped[bool] = mapped_column(Boolean)
+    encrypted: Mapped[bool] = mapped_column(Boolean)
+    compressed: Mapped[bool] = mapped_column(Boolean)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: When the async MDN becomes overdue (pushed on by each resend).
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: How often the message was POSTed: 1, plus one per resend.
+    sends: Mapped[int] = mapped_column(Integer, default=1)
+    last_sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resend_path: Mapped[str | None] = mapped_column(String(1024))
+    resend_headers: Mapped[Any | None] = mapped_column(JSONText)
+    mdn_message_id: Mapped[str | None] = mapped_column(String(255))
+    mdn_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: ``processed``, ``processed/error: decryption-failed``, ...
+    disposition: Mapped[str | None] = mapped_column(String(255))
+    mic_matched: Mapped[bool | None] = mapped_column(Boolean)
+    mdn_signed: Mapped[bool | None] = mapped_column(Boolean)
+    mdn_sha256: Mapped[str | None] = mapped_column(String(64))
+    mdn_size: Mapped[int | None] = mapped_column(BigInteger)
+    #: Why the MDN does not prove receipt (or why the message is overdue), ``; ``-separated.
+    problems: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ControlCounter(Base):

@@ -45,6 +45,8 @@ from hub.store.models import (
     AckKind,
     Acknowledgment,
     AckResult,
+    As2Message,
+    As2State,
     Base,
     ControlCounter,
     CounterKind,
@@ -71,6 +73,7 @@ ENTITIES: dict[str, type[Base]] = {
     "transaction": TransactionRow,
     "delivery": Delivery,
     "acknowledgment": Acknowledgment,
+    "as2_message": As2Message,
 }
 
 #: The entities that walk the pipeline (have a state, retries and claims).
@@ -87,6 +90,22 @@ _TRANSACTION_FIELDS = frozenset(
     {"direction", "type", "partner_id", "file_id", "interchange_id", "group_id", "control_number", "state"}
     | {"reason", "canonical", "findings", "document_number"}
 )
+
+#: What record_as2_message accepts (the rest of an as2_messages row is the store's).
+_AS2_FIELDS = frozenset(
+    {"message_id", "partner_id", "partner_as2_id", "our_as2_id", "transaction_id", "filename", "mdn_mode", "state"}
+    | {"mics", "require_signed", "signed", "encrypted", "compressed", "size", "sent_at", "due_at", "resend_path"}
+    | {"resend_headers"}
+)
+
+#: The MDN columns record_as2_message and record_mdn write.
+_MDN_FIELDS = frozenset(
+    {"mdn_message_id", "mdn_received_at", "disposition", "mic_matched", "mdn_signed", "mdn_sha256", "mdn_size"}
+    | {"problems"}
+)
+
+#: An as2_messages row in these states still waits for its MDN (an overdue one is matched when it comes late).
+_AS2_WAITING = (As2State.PENDING.value, As2State.OVERDUE.value)
 
 #: Which received acknowledgment kinds settle which expected kinds (997 and 999 answer the same thing).
 _ACK_FAMILY = {"997": "fa", "999": "fa", "TA1": "ta1", "CONTRL": "contrl"}
@@ -956,6 +975,186 @@ class Store:
         with self.session(read_only=True) as s:
             return list(s.scalars(query.order_by(Acknowledgment.id.desc()).limit(limit)))
 
+    # -- AS2 messages and MDNs ------------------------------------------------------------------------------
+
+    def record_as2_message(self, fields: Mapping[str, Any], mdn: Mapping[str, Any] | None = None, *,
+                           now: datetime | None = None) -> As2Message:
+        """Record an AS2 message we sent, with its MDN when one already came (a synchronous one).
+
+        ``fields`` are the columns of :class:`~hub.store.models.As2Message` the sender knows (see
+        ``_AS2_FIELDS``); ``mdn`` the MDN's (``_MDN_FIELDS``).  An async message is recorded ``pending``
+        *before* it is posted (the MDN may beat the HTTP reply).  The same Message-ID again (a resend by hand)
+        updates the row and counts one more send.  Logged as ``sent`` (and ``mdn_received``) on the message and
+        on its transaction.
+        """
+        values = dict(fields)
+        unknown = sorted(set(values) - _AS2_FIELDS) + sorted(set(mdn or {}) - _MDN_FIELDS)
+        if unknown:
+            raise ValueError(f"record_as2_message: unknown fields {unknown}")
+        at = _aware(now)
+        values["message_id"] = _bare_id(values["message_id"])
+        values["state"] = _choice(As2State, values["state"], "AS2 message state")
+        values["sent_at"] = _aware(values.get("sent_at") or at)
+        values.update(mdn or {})
+        with self.session() as s:
+            row = s.scalars(select(As2Message).where(As2Message.message_id == values["message_id"])
+                            .with_for_update()).first()
+            if row is None:
+                row = As2Message(**values, sends=1, last_sent_at=values["sent_at"], updated_at=at)
+                s.add(row)
+                s.flush()
+            else:
+                for key in _MDN_FIELDS:
+                    setattr(row, key, None)
+                for key, value in values.items():
+                    setattr(row, key, value)
+                row.sends += 1
+                row.last_sent_at = values["sent_at"]
+                row.updated_at = at
+            detail = {"message_id": row.message_id, "mdn": row.mdn_mode, "state": row.state, "sends": row.sends}
+            self._event(s, "as2_message", row.id, "sent", detail, at)
+            if row.transaction_id is not None:
+                self._event(s, "transaction", row.transaction_id, "as2_sent", detail, at)
+            if mdn:
+                self._mdn_events(s, row, at)
+            return row
+
+    def _mdn_events(self, s: Session, row: As2Message, at: datetime) -> None:
+        detail = {"message_id": row.message_id, "state": row.state, "disposition": row.disposition,
+                  "mic_matched": row.mic_matched, "signed": row.mdn_signed, "mdn_sha256": row.mdn_sha256}
+        if row.problems:
+            detail["problems"] = row.problems
+        self._event(s, "as2_message", row.id, "mdn_received", detail, at)
+        if row.transaction_id is not None:
+            self._event(s, "transaction", row.transaction_id, "mdn_received", detail, at)
+
+    def as2_message(self, message_id: str) -> As2Message | None:
+        """The row of one AS2 message by its Message-ID (with or without angle brackets), or ``None``."""
+        with self.session(read_only=True) as s:
+            return s.scalars(select(As2Message).where(As2Message.message_id == _bare_id(message_id))).first()
+
+    def record_mdn(self, message_id: str, state: str, mdn: Mapping[str, Any], *,
+                   now: datetime | None = None) -> As2Message | None:
+        """Record the (asynchronous) MDN of a message that waits for one; ``None`` when none waits.
+
+        ``state`` is ``delivered``, ``rejected`` or ``mdn-invalid``; ``mdn`` the MDN columns (``_MDN_FIELDS``).
+        The resend copy is no longer needed (``resend_path`` cleared: the caller removes the file).  An MDN
+        that does not prove receipt fails the transaction the message carried when it waits in ``delivered``
+        (an async MDN comes after the send was settled), in the same database transaction.
+        """
+        state = _choice(As2State, state, "AS2 message state")
+        unknown = sorted(set(mdn) - _MDN_FIELDS)
+        if unknown:
+            raise ValueError(f"record_mdn: unknown fields {unknown}")
+        at = _aware(now)
+        with self.session() as s:
+            row = s.scalars(select(As2Message).where(As2Message.message_id == _bare_id(message_id),
+                                                     As2Message.state.in_(_AS2_WAITING)).with_for_update()).first()
+            if row is None:
+                return None
+            for key, value in mdn.items():
+                setattr(row, key, value)
+            row.state = state
+            row.resend_path = None
+            row.resend_headers = None
+            row.updated_at = at
+            self._mdn_events(s, row, at)
+            if state != As2State.DELIVERED.value and row.transaction_id is not None:
+                tx = _locked(s, TransactionRow, row.transaction_id, "transaction")
+                if tx.state == State.DELIVERED.value:
+                    reason = f"AS2 MDN from {row.partner_id} for {row.message_id}: {row.disposition}"
+                    if row.problems:
+                        reason += f" ({row.problems})"
+                    self._transition(s, "transaction", tx, State.FAILED.value, reason,
+                                     {"as2_message_id": row.id}, at)
+            return row
+
+    def forget_as2_message(self, message_id: str) -> As2Message | None:
+        """Drop a pending message that could not be posted at all (the send is retried as a new message);
+        returns the dropped row (its ``resend_path`` is for the caller to remove)."""
+        with self.session() as s:
+            row = s.scalars(select(As2Message).where(As2Message.message_id == _bare_id(message_id),
+                                                     As2Message.state == As2State.PENDING.value)
+                            .with_for_update()).first()
+            if row is not None:
+                s.delete(row)
+            return row
+
+    def pending_as2_messages(self, *, due_by: datetime | None = None) -> list[As2Message]:
+        """Messages waiting for an async MDN (not those already reported overdue), oldest first; with ``due_by``
+        only those due by then."""
+        query = select(As2Message).where(As2Message.state == As2State.PENDING.value)
+        if due_by is not None:
+            query = query.where(As2Message.due_at.is_not(None), As2Message.due_at <= _aware(due_by))
+        with self.session(read_only=True) as s:
+            return list(s.scalars(query.order_by(As2Message.sent_at, As2Message.id)))
+
+    def claim_as2_resend(self, message_id: str, *, next_due: datetime, now: datetime | None = None,
+                         detail: Any = None) -> As2Message | None:
+        """Take an overdue pending message for a resend: one more send, due again at ``next_due``.
+
+        One conditional update (still pending, still due), so two sweepers never resend the same message
+        twice; ``None`` when another one took it or the MDN came meanwhile.  Written before the POST.
+        """
+        at = _aware(now)
+        with self.session() as s:
+            row = s.scalars(select(As2Message).where(
+                As2Message.message_id == _bare_id(message_id), As2Message.state == As2State.PENDING.value,
+                As2Message.due_at <= at).with_for_update()).first()
+            if row is None:
+                return None
+            row.sends += 1
+            row.last_sent_at = at
+            row.due_at = _aware(next_due)
+            row.updated_at = at
+            info = {"message_id": row.message_id, "sends": row.sends, "due_at": row.due_at.isoformat()}
+            if isinstance(detail, Mapping):
+                info.update(detail)
+            self._event(s, "as2_message", row.id, "resend", info, at)
+            if row.transaction_id is not None:
+                self._event(s, "transaction", row.transaction_id, "as2_resend", info, at)
+            return row
+
+    def mark_as2_overdue(self, message_id: str, reason: str, *, now: datetime | None = None) -> As2Message | None:
+        """Report a pending message whose MDN is overdue (no resend left): ``overdue``, logged on it and on its
+        transaction; ``None`` when it is no longer pending.  A late MDN is still matched and recorded."""
+        at = _aware(now)
+        with self.session() as s:
+            row = s.scalars(select(As2Message).where(As2Message.message_id == _bare_id(message_id),
+                                                     As2Message.state == As2State.PENDING.value)
+                            .with_for_update()).first()
+            if row is None:
+                return None
+            row.state = As2State.OVERDUE.value
+            row.problems = reason
+            row.resend_path = None
+            row.resend_headers = None
+            row.updated_at = at
+            detail = {"message_id": row.message_id, "sends": row.sends, "reason": reason}
+            self._event(s, "as2_message", row.id, "overdue", detail, at)
+            if row.transaction_id is not None:
+                self._event(s, "transaction", row.transaction_id, "mdn_overdue", detail, at)
+            return row
+
+    def list_as2_messages(self, *, partner_id: str | None = None, state: str | None = None,
+                          transaction_id: int | None = None, limit: int = 100) -> list[As2Message]:
+        """AS2 messages we sent and their MDNs, newest first."""
+        query = select(As2Message)
+        if partner_id is not None:
+            query = query.where(As2Message.partner_id == partner_id)
+        if state is not None:
+            query = query.where(As2Message.state == _choice(As2State, state, "AS2 message state"))
+        if transaction_id is not None:
+            query = query.where(As2Message.transaction_id == transaction_id)
+        with self.session(read_only=True) as s:
+            return list(s.scalars(query.order_by(As2Message.id.desc()).limit(limit)))
+
+    def as2_counts(self) -> dict[str, int]:
+        """``{state: count}`` of the AS2 messages we sent (``edihub status``)."""
+        with self.session(read_only=True) as s:
+            rows = s.execute(select(As2Message.state, func.count()).group_by(As2Message.state))
+            return {state: count for state, count in rows}
+
     # -- control numbers ------------------------------------------------------------------------------------
 
     def next_control_number(self, partner_id: str, kind: str, start: int = 1, maximum: int = 999_999_999) -> int:
@@ -1128,6 +1327,11 @@ def _delivered(session: Session, adapter: str, key: str) -> bool:
 def _wrap(column: Any, start: int, maximum: int) -> Any:
     """The next value of a counter column: +1, or back to ``start`` past ``maximum`` (or below ``start``)."""
     return case((or_(column >= maximum, column < start), start), else_=column + 1)
+
+
+def _bare_id(message_id: str) -> str:
+    """A Message-ID without its angle brackets (how as2_messages keys them)."""
+    return message_id.strip().strip("<>").strip()
 
 
 def _str(value: Any) -> str | None:

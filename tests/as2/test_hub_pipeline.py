@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import shutil
-import socket
 import threading
 import time
 from pathlib import Path
@@ -27,18 +26,13 @@ from hub.runtime.app import Server
 from hub.store import open_store
 from hub.transports import build_transport
 from hub.transports.as2 import As2Transport, SqliteSeenMessageIds, write_payload
+from tests.as2.helpers import free_port, wait_for
 from tests.as2.pki import make_identity
 from tests.conftest import REPO
 
 pytestmark = pytest.mark.as2
 
 ACME_850 = REPO / "inbound" / "acme" / "acme_850_4010.x12"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _variant(n: int) -> bytes:
@@ -51,15 +45,6 @@ def _with_channels(profile_text: str, channels: str) -> str:
     head, _, rest = profile_text.partition("\nchannels:\n")
     tail = rest.split("\n\n", 1)[1] if "\n\n" in rest else ""
     return f"{head}\n{channels}\n{tail}"
-
-
-def _wait(condition, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -79,7 +64,7 @@ def hub(tmp_path, monkeypatch):
     acme_endpoint = As2Receiver([Partnership("hub", "HUB", "ACME", (ours.cert,))], Identity("ACME", (acme.pair,)),
                                 acme_got, MemorySeenMessageIds()).serve("127.0.0.1", 0)
 
-    port = _free_port()
+    port = free_port()
     profile = tmp_path / "partner_profiles" / "acme.yaml"
     profile.write_text(_with_channels(profile.read_text(), f"""channels:
   inbound: &acme_as2
@@ -122,7 +107,7 @@ channels:
     server = Server(config)
     thread = threading.Thread(target=server.serve_forever, kwargs={"install_signals": False})
     thread.start()
-    _wait(lambda: getattr(server, "as2_server", None) is not None, 10)
+    wait_for(lambda: getattr(server, "as2_server", None) is not None, 10)
     try:
         yield tmp_path, config, server, peer, got
     finally:
@@ -140,7 +125,7 @@ def test_an_850_by_as2_is_acknowledged_by_as2_and_reaches_the_erp_once(hub):
     assert first.status == "delivered" and first.signed and first.encrypted
 
     store = open_store(config["database"]["url"], upgrade=False)
-    _wait(lambda: store.list_transactions(state="delivered", type="850"))
+    wait_for(lambda: store.list_transactions(state="delivered", type="850"))
     (tx,) = store.list_transactions(type="850")
     assert tx.document_number == "PO-2026-0777"
     (erp_doc,) = (work_dir / "var" / "erp" / "inbox").iterdir()
@@ -149,7 +134,7 @@ def test_an_850_by_as2_is_acknowledged_by_as2_and_reaches_the_erp_once(hub):
     assert received.channel == "as2:ACME"
 
     # our 997 went back to ACME's endpoint by AS2
-    _wait(lambda: got)
+    wait_for(lambda: got)
     name, data = got[0]
     assert name.startswith("997_") and b"ST*997*" in data and b"AK1*PO*" in data
 
@@ -249,7 +234,7 @@ documents:
   - {{type: "997", direction: outbound, version: "004010"}}
 channels:
   inbound: {{type: folder, path: "{tmp_path / 'in'}"}}
-  outbound: {{type: as2, as2_id: ACME, url: "http://127.0.0.1:{_free_port()}/as2", certificates: ["{acme.cert_pem}"],
+  outbound: {{type: as2, as2_id: ACME, url: "http://127.0.0.1:{free_port()}/as2", certificates: ["{acme.cert_pem}"],
              attempts: 1}}
 """, "acme.yaml", "acme")
     transport = build_transport(profile, as2_config={"as2_id": "HUB", "folder": str(tmp_path / "as2"),

@@ -90,6 +90,9 @@ def test_the_channel_builds_a_partnership(tmp_path):
         ("mdn_overdue_seconds: 600", "mdn_overdue_seconds: -1", "channels.inbound.mdn_overdue_seconds: -1 is less"),
         ("compress: true", "compres: true", "channels.inbound.compres: unknown key"),
         ("url: https://as2", "url: ftp://as2", "channels.outbound.url: 'ftp://as2"),
+        ("mdn: async", "mdn: async\n    mdn_overdue_action: retry",
+         "channels.inbound.mdn_overdue_action: 'retry' is not one of ['alert', 'resend']"),
+        ("mdn: async", "mdn: async\n    mdn_overdue_resends: -1", "channels.inbound.mdn_overdue_resends: -1 is less"),
     ],
 )
 def test_as2_channel_errors_name_the_key(tmp_path, old, new, expected):
@@ -118,3 +121,22 @@ channels:
     transport = build_transport(profile, as2_config={})
     assert isinstance(transport.outbound_transport, As2Transport)
     assert transport.inbound == transport.inbound_transport.inbound
+
+
+def test_overdue_mdn_settings_reach_the_partnership(tmp_path):
+    text = as2_profile().replace("    mdn: async\n", "    mdn: async\n    mdn_overdue_action: resend\n"
+                                                   "    mdn_overdue_resends: 4\n")
+    profile = parse_profile(text, "acme.yaml", "acme")
+    channel = profile.channels.outbound
+    assert (channel.mdn_overdue_action, channel.mdn_overdue_resends) == ("resend", 4)
+    assert isinstance(channel.mdn_overdue_resends, int)
+    acme = make_identity(tmp_path, "acme")
+    config = {**channel.partnership_config(), "certificates": [str(acme.cert_pem)]}
+    p = partnership_from_config("acme", config, our_as2_id="HUB", async_mdn_url="https://hub.example/as2")
+    assert (p.mdn_overdue_action, p.mdn_overdue_resends) == ("resend", 4)
+    defaults = partnership_from_config("acme", {"as2_id": "ACME", "certificates": [str(acme.cert_pem)]},
+                                       our_as2_id="HUB")
+    assert (defaults.mdn_overdue_action, defaults.mdn_overdue_resends) == ("alert", 2)
+    with pytest.raises(ValueError, match="mdn_overdue_action must be one of"):
+        partnership_from_config("acme", {**config, "mdn_overdue_action": "later"}, our_as2_id="HUB",
+                                async_mdn_url="https://hub.example/as2")

@@ -24,7 +24,8 @@ from hub.store import Store, open_store
 PG_ADMIN = os.environ.get("EDIHUB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REQUIRE = os.environ.get("EDIHUB_REQUIRE_CORPUS") == "1"
 
-TABLES = "events, control_counters, acknowledgments, deliveries, transactions, groups, interchanges, files"
+TABLES = ("events, as2_messages, control_counters, acknowledgments, deliveries, transactions, groups, interchanges, "
+          "files")
 
 
 def _admin() -> psycopg.Connection:
