@@ -18,6 +18,7 @@ generated Python checkers, with the same findings, only slower.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from typing import Any
 
 from hub.edi.x12.schema import Checkers, CompositeDef, ElementDef, TransactionSchema
@@ -59,9 +60,12 @@ def _kind(d: ElementDef) -> tuple[int, Any]:
     return K_FREE, None  # ID without a code list
 
 
+@lru_cache(maxsize=256)
 def rules_for(schema: TransactionSchema, checkers: Checkers) -> dict[str, Any] | None:
     """``{tag: SegmentRule}`` for every segment ``schema`` uses, with ``checkers``' delimiters; None without _accel.
 
+    Built once per schema and delimiter set (both are cached objects) and
+    shared by every validator: the pipeline makes one validator per file.
     A tag missing from the result (none is, today) would make every set
     holding it take the Python path.
     """
