@@ -24,6 +24,11 @@ One message, step by step:
 A :class:`~hub.errors.TransientError` from ``on_payload`` (the store is
 down) is answered with HTTP 503 and no MDN, and the Message-ID claim is
 released: AS2 clients resend on 5xx, and the resend is then processed.
+
+An async MDN for a message of ours is matched in the registry by its
+Original-Message-ID; one that is refused while being read (answered 400),
+or that no message waits for (a second MDN), is handed to the registry's
+``record_other_mdn`` when it has one, so that it is kept all the same.
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from hub.as2.certs import KeyPair
 from hub.as2.errors import As2Error, UnexpectedProcessingError, UnknownPartnership
 from hub.as2.mdn import (
     DUPLICATE,
+    MAX_MDN_BYTES,
     PROCESSED,
     Disposition,
     OutgoingMdn,
@@ -57,6 +63,7 @@ from hub.as2.mdn import (
     is_mdn_entity,
     parse_mdn,
     parse_mdn_request,
+    raw_http_message,
 )
 from hub.as2.message import Unwrapped, unwrap
 from hub.as2.mime import Span, entity_from_headers, safe_filename
@@ -311,17 +318,21 @@ class As2Receiver:
 
     def _receive_mdn(self, p: Partnership, pairs: tuple[tuple[str, str], ...],
                      body: Span) -> tuple[HttpReply, ReceiveOutcome]:
+        data = body.read(MAX_MDN_BYTES + 1)
         try:
-            mdn = parse_mdn(pairs, body.read(1 << 20), partner_certs=p.certs)
+            mdn = parse_mdn(pairs, data, partner_certs=p.certs)
         except As2Error as exc:
             log.warning("async MDN from %s refused: %s", p.partner_id, exc)
+            self._keep_other_mdn(p, raw_http_message(pairs, data[:MAX_MDN_BYTES]), error=str(exc),
+                                 size=body.length)
             return _text(400, f"MDN not accepted: {exc}"), self._record(
                 ReceiveOutcome("async-mdn", None, p.partner_id, error=str(exc)))
         pending = self.mdn_registry.get(mdn.original_message_id) if self.mdn_registry else None
         if pending is None or pending.partner_id != p.partner_id:
-            error = f"MDN for unknown message {mdn.original_message_id!r}"
+            error = f"MDN for no message waiting for one: {mdn.original_message_id!r}"
             log.warning("async MDN from %s: %s", p.partner_id, error)
-            return _text(200, "MDN received (no matching message)"), self._record(
+            self._keep_other_mdn(p, mdn.raw, mdn=mdn)
+            return _text(200, "MDN received (no message waiting for it)"), self._record(
                 ReceiveOutcome("async-mdn", mdn.original_message_id, p.partner_id, mdn.disposition, error=error,
                                received_mdn=mdn))
         check = check_mdn(mdn, message_id=pending.message_id, mics=pending.mics,
@@ -335,6 +346,14 @@ class As2Receiver:
             ReceiveOutcome("async-mdn", mdn.original_message_id, p.partner_id, mdn.disposition,
                            error=None if check.ok else "; ".join(check.problems), received_mdn=mdn,
                            mdn_outcome=outcome))
+
+    def _keep_other_mdn(self, p: Partnership, raw: bytes, *, mdn: ReceivedMdn | None = None,
+                        error: str | None = None, size: int | None = None) -> None:
+        """An MDN that is no message's verdict -- refused, or for a message no longer waiting for one -- is
+        still the partner's statement: the registry keeps it when it can (``record_other_mdn``)."""
+        keep = getattr(self.mdn_registry, "record_other_mdn", None)
+        if keep is not None:
+            keep(p.partner_id, raw, mdn=mdn, error=error, size=size)
 
     # ---------------------------------------------------------------------------------------- serving
 

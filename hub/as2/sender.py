@@ -5,11 +5,15 @@ pipeline stores (Message-ID, MIC, the MDN and whether it proves receipt).
 It raises only at the transport boundary, in the two kinds the runtime
 knows: :class:`~hub.errors.TransientError` when the partner could not be
 reached (connection errors, 5xx, 429) after every attempt -- retry later
-with the *same* Message-ID, so that the partner can recognise a resend --
-and :class:`~hub.errors.TerminalError` for a 4xx or a configuration
-problem.  A negative or unverifiable MDN is not an exception: it is a
-result with ``ok=False`` that must be recorded (it is the partner's signed
-statement) and acted on.
+with the *same* Message-ID, so that a partner who did get the first POST
+(only its answer was lost) recognises the resend and does not process it
+twice -- and :class:`~hub.errors.TerminalError` for a 4xx or a configuration
+problem.  A registry that offers ``post_failed`` keeps the message whose
+POST failed (a copy of its bytes in ``resend_dir``); the retry passes it
+back as ``send(..., again=...)``, which posts those bytes again.  A
+negative or unverifiable MDN is not an exception: it is a result with
+``ok=False`` that must be recorded (it is the partner's signed statement)
+and acted on.
 
 Asynchronous MDNs: the pending record is written to the
 :class:`~hub.as2.state.AsyncMdnRegistry` *before* the POST (the MDN can
@@ -115,46 +119,56 @@ class As2Sender:
     # ---------------------------------------------------------------------------------------- public
 
     def send(self, payload: Path | bytes | BinaryIO, filename: str | None, *, content_type: str | None = None,
-             message_id: str | None = None, subject: str | None = None) -> SendResult:
-        """Build and POST one message; see :class:`SendResult` and the module docstring for the outcomes."""
+             message_id: str | None = None, subject: str | None = None,
+             again: PendingMdn | None = None) -> SendResult:
+        """Build and POST one message; see :class:`SendResult` and the module docstring for the outcomes.
+
+        ``again``: a message of ours whose POST failed (as the registry kept it), posted again under its
+        Message-ID -- the very bytes kept when the POST failed, else rebuilt from ``payload``.
+        """
         p = self.partnership
         if self.workdir:
             self.workdir.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(prefix="as2-out-", dir=self.workdir))
         try:
-            try:
-                built = build_message(payload, partnership=p, identity=self.identity, workdir=work,
-                                      filename=filename, content_type=content_type, message_id=message_id,
-                                      subject=subject)
-            except As2Error:
-                raise
-            except (OSError, ValueError) as exc:
-                raise TerminalError(f"{p.partner_id}: cannot build the AS2 message: {exc}") from exc
+            kept: Path | None = None
+            if again is not None and again.body and os.path.isfile(again.body):
+                built = self._built_from(again)
+                kept = built.body
+            else:
+                try:
+                    built = build_message(payload, partnership=p, identity=self.identity, workdir=work,
+                                          filename=filename, content_type=content_type,
+                                          message_id=again.message_id if again is not None else message_id,
+                                          subject=subject)
+                except As2Error:
+                    raise
+                except (OSError, ValueError) as exc:
+                    raise TerminalError(f"{p.partner_id}: cannot build the AS2 message: {exc}") from exc
             sent_at = _dt.datetime.now(_dt.UTC)
             pending: PendingMdn | None = None
             if p.mdn == "async":
                 assert self.registry is not None
-                kept = self._keep(built) if p.mdn_overdue_action == "resend" else None
-                if kept is not None:
-                    built = dataclasses.replace(built, body=kept)
-                pending = PendingMdn(
-                    built.message_id, p.partner_id, p.as2_id, p.our_as2_id, built.accepted_mics, p.mdn_signed,
-                    built.signed, sent_at, sent_at + _dt.timedelta(seconds=p.mdn_overdue_seconds), filename,
-                    encrypted=built.encrypted, compressed=built.compressed, size=built.size, headers=built.headers,
-                    body=str(kept) if kept is not None else None)
+                if kept is None and p.mdn_overdue_action == "resend":
+                    kept = self._keep(built)
+                    if kept is not None:
+                        built = dataclasses.replace(built, body=kept)
+                pending = self._pending(built, sent_at, kept)
                 try:
                     self.registry.expect(pending)
                 except BaseException:
-                    discard_kept_message(pending)
+                    if again is None:
+                        discard_kept_message(pending)
                     raise
             try:
                 response, attempts = self._post(built)
-            except Exception:
-                if pending is not None and self.registry is not None:
-                    self.registry.forget(built.message_id)
-                    discard_kept_message(pending)
+            except Exception as exc:
+                self._not_posted(built, sent_at, pending, kept, exc, forget=pending is not None or again is not None)
                 raise
-            return self._result(built, response, attempts, sent_at)
+            result = self._result(built, response, attempts, sent_at)
+            if kept is not None and p.mdn != "async":
+                kept.unlink(missing_ok=True)  # answered: the copy kept for a retry is no longer needed
+            return result
         finally:
             shutil.rmtree(work, ignore_errors=True)
 
@@ -168,13 +182,46 @@ class As2Sender:
         p = self.partnership
         if not pending.body or not os.path.isfile(pending.body):
             raise TerminalError(f"{p.partner_id}: AS2 {pending.message_id}: no copy of the message kept for a resend")
-        built = BuiltMessage(pending.message_id, tuple(pending.headers), Path(pending.body),
-                             os.path.getsize(pending.body), pending.mics[0] if pending.mics else None,
-                             tuple(pending.mics), pending.signed_message, pending.encrypted, pending.compressed,
-                             pending.filename)
+        built = self._built_from(pending)
         sent_at = _dt.datetime.now(_dt.UTC)
         response, attempts = self._post(built)
         return self._result(built, response, attempts, sent_at)
+
+    @staticmethod
+    def _built_from(pending: PendingMdn) -> BuiltMessage:
+        """The message kept exactly as it was posted (``pending.body``, ``pending.headers``)."""
+        assert pending.body is not None
+        return BuiltMessage(pending.message_id, tuple(pending.headers), Path(pending.body),
+                            os.path.getsize(pending.body), pending.mics[0] if pending.mics else None,
+                            tuple(pending.mics), pending.signed_message, pending.encrypted, pending.compressed,
+                            pending.filename)
+
+    def _pending(self, built: BuiltMessage, sent_at: _dt.datetime, kept: Path | None) -> PendingMdn:
+        p = self.partnership
+        return PendingMdn(
+            built.message_id, p.partner_id, p.as2_id, p.our_as2_id, built.accepted_mics, p.mdn_signed,
+            built.signed, sent_at, sent_at + _dt.timedelta(seconds=p.mdn_overdue_seconds), built.filename,
+            encrypted=built.encrypted, compressed=built.compressed, size=built.size, headers=built.headers,
+            body=str(kept) if kept is not None else None)
+
+    def _not_posted(self, built: BuiltMessage, sent_at: _dt.datetime, pending: PendingMdn | None,
+                    kept: Path | None, exc: Exception, *, forget: bool) -> None:
+        """The POST failed: a transient failure is kept for the retry when the registry takes it (``post_failed``,
+        with a copy of the bytes), else the message is forgotten (a later send is a new message)."""
+        keep_for_retry = getattr(self.registry, "post_failed", None)
+        if keep_for_retry is not None and isinstance(exc, TransientError | OSError):
+            if kept is None:
+                kept = self._keep(built)
+            record = self._pending(built, sent_at, kept)
+            try:
+                if keep_for_retry(record, str(exc), mdn_mode=self.partnership.mdn):
+                    return
+            except Exception:
+                log.exception("AS2 %s: the failed POST could not be recorded for a retry", built.message_id)
+        if forget and self.registry is not None:
+            self.registry.forget(built.message_id)
+        if kept is not None:
+            kept.unlink(missing_ok=True)
 
     def _keep(self, built: BuiltMessage) -> Path | None:
         """Move the built body out of the work folder into ``resend_dir`` (named after the Message-ID)."""

@@ -102,6 +102,11 @@ def check_mdn(mdn: ReceivedMdn, *, message_id: str, mics: tuple[Mic, ...], requi
     A missing MIC is a problem for a signed message (the receipt would not
     prove *what* arrived); for an unsigned one some receivers (pyas2lib)
     leave it out, which is tolerated but reported as ``mic_matched=False``.
+    So is a ``processed/warning: duplicate-document`` MDN without a MIC (what
+    django-pyas2 answers to a retry or resend of a message it already has):
+    we only ever post the same bytes again under a Message-ID, so the partner's
+    statement that it holds that Message-ID is the receipt whose answer was
+    lost -- when it is signed, if a signed MDN was asked for.
     """
     problems = []
     if _bare(mdn.original_message_id) != _bare(message_id):
@@ -114,7 +119,7 @@ def check_mdn(mdn: ReceivedMdn, *, message_id: str, mics: tuple[Mic, ...], requi
         if not mic_matched and mdn.disposition.ok:
             problems.append(f"MIC mismatch: partner received {mdn.mic} but we sent "
                             f"{', '.join(str(m) for m in mics)}")
-    elif mdn.disposition.ok and signed_message:
+    elif mdn.disposition.ok and signed_message and not mdn.disposition.duplicate:
         problems.append("the MDN carries no Received-Content-MIC")
     if not mdn.disposition.ok:
         problems.append(f"partner reports {mdn.disposition.status}")

@@ -38,6 +38,9 @@ send (outbound transactions in ``mapped``)
     the archived bytes go to the partner's outbound channel under a name fixed
     per transaction (a resend after a crash rewrites the same file), then
     ``delivered``; an acknowledgment is expected within the profile's SLA.
+    By AS2, the retry of a send whose POST failed posts the same message again
+    (same Message-ID, same bytes), and an async MDN that refused the message
+    before it was marked ``delivered`` fails it there and then.
 sweep
     expected acknowledgments past their due time are marked overdue; AS2
     messages whose async MDN is overdue (``mdn_overdue_seconds``) are sent
@@ -592,8 +595,12 @@ class Pipeline:
         def step(tx_id: int) -> None:
             row = self.store.get_transaction(tx_id)
             if row.direction == Direction.OUTBOUND.value:
-                self._send(row)
-                report.sent += 1
+                refused = self._send(row)
+                if refused:
+                    report.failed += 1
+                    report.errors.append(f"transaction {tx_id}: {refused}")
+                else:
+                    report.sent += 1
             else:
                 self._deliver(row)
                 report.delivered += 1
@@ -710,7 +717,9 @@ class Pipeline:
                     return profile
         return None
 
-    def _send(self, row: TransactionRow) -> None:
+    def _send(self, row: TransactionRow) -> str | None:
+        """Send an outbound transaction and mark it ``delivered``; returns the reason when the partner's MDN
+        already refused it (an async MDN can beat this bookkeeping: the transaction is then failed at once)."""
         profile = self.profiles.get(row.partner_id or "")
         if profile is None:
             raise PipelineError(f"transaction {row.id}: no partner profile {row.partner_id!r}")
@@ -718,16 +727,20 @@ class Pipeline:
         if transport is None:
             raise PipelineError(f"partner {profile.id!r} has no outbound channel the hub can write to")
         frow = self.store.get_file(row.file_id)
-        with self.archive.open(frow.sha256) as fh, self.as2_mdns.sending(row.id):
+        with self.archive.open(frow.sha256) as fh, self.as2_mdns.sending(row.id) as as2_sent:
             name = transport.send(frow.original_name, fh)
         now = self.clock()
         due = None
         if row.type not in FUNCTIONAL_ACK_TYPES | {"TA1"} and profile.acknowledgments.expected_within_minutes:
             due = now + _dt.timedelta(minutes=profile.acknowledgments.expected_within_minutes)
-        self.store.set_state("transaction", row.id, State.DELIVERED.value, worker_id=self.settings.worker_id,
-                             detail={"sent_as": name, "channel": profile.channels.outbound.describe()}, now=now)
+        sent = self.store.record_sent(row.id, as2_message_ids=as2_sent, worker_id=self.settings.worker_id,
+                                      detail={"sent_as": name, "channel": profile.channels.outbound.describe()},
+                                      now=now)
+        if sent.state == State.FAILED.value:
+            log.error("transaction %s: %s", row.id, sent.reason)
+            return sent.reason or "failed"
         if row.type in FUNCTIONAL_ACK_TYPES | {"TA1"}:
-            return
+            return None
         numbers = _envelope_numbers(self.archive.read_bytes(frow.sha256))
         if due is not None:
             kind = _expected_kind(profile, numbers["standard"])
@@ -735,6 +748,7 @@ class Pipeline:
                                   interchange_control_number=numbers["interchange"] if kind == "CONTRL" else None,
                                   group_control_number=numbers["group"] if kind != "CONTRL" else None,
                                   transaction_control_number=numbers["transaction"])
+        return None
 
     def sweep_overdue(self, report: RunReport) -> None:
         report.overdue += len(self.store.overdue_acks(self.clock(), mark=True))

@@ -176,6 +176,7 @@ class As2State(StrEnum):
     REJECTED = "rejected"  # the partner's MDN reports an error
     MDN_INVALID = "mdn-invalid"  # an MDN that does not verify or does not match what we sent
     SENT = "sent"  # no MDN asked for
+    POST_FAILED = "post-failed"  # the POST did not get through (connection, 5xx, 429): the retry posts it again
 
 
 class CounterKind(StrEnum):
@@ -367,7 +368,8 @@ class As2Message(Base):
     and checked against ``mics``, whichever process sent the message and however often the hub restarted in
     between.  The MDN's raw bytes (HTTP headers and body, as received) are in the archive under
     ``mdn_sha256``.  ``resend_path``/``resend_headers`` keep the message exactly as posted while a resend may
-    still be needed (``mdn_overdue_action: resend``); they are cleared once the MDN came or the alert was given.
+    still be needed (``mdn_overdue_action: resend``, or a POST that failed and that the pipeline's retry of the
+    transaction posts again); they are cleared once the MDN came or the alert was given.
     """
 
     __tablename__ = "as2_messages"
@@ -413,6 +415,9 @@ class As2Message(Base):
     mdn_size: Mapped[int | None] = mapped_column(BigInteger)
     #: Why the MDN does not prove receipt (or why the message is overdue), ``; ``-separated.
     problems: Mapped[str | None] = mapped_column(Text)
+    #: Why the last POST failed, while the transaction's retry still owes it (cleared when it is posted again, or
+    #: when an MDN that came meanwhile settles it): the retry posts this message again, same Message-ID.
+    post_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -22,6 +22,7 @@ change them only through the methods here.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
@@ -30,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, case, func, or_, select, text, update
+from sqlalchemy import Select, Text, and_, case, func, or_, select, text, type_coerce, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -95,7 +96,7 @@ _TRANSACTION_FIELDS = frozenset(
 _AS2_FIELDS = frozenset(
     {"message_id", "partner_id", "partner_as2_id", "our_as2_id", "transaction_id", "filename", "mdn_mode", "state"}
     | {"mics", "require_signed", "signed", "encrypted", "compressed", "size", "sent_at", "due_at", "resend_path"}
-    | {"resend_headers"}
+    | {"resend_headers", "post_error"}
 )
 
 #: The MDN columns record_as2_message and record_mdn write.
@@ -104,8 +105,15 @@ _MDN_FIELDS = frozenset(
     | {"problems"}
 )
 
-#: An as2_messages row in these states still waits for its MDN (an overdue one is matched when it comes late).
-_AS2_WAITING = (As2State.PENDING.value, As2State.OVERDUE.value)
+#: An as2_messages row in these states still waits for its MDN (an overdue one is matched when it comes late; one
+#: whose POST failed may have reached the partner all the same).
+_AS2_WAITING = (As2State.PENDING.value, As2State.OVERDUE.value, As2State.POST_FAILED.value)
+
+#: An as2_messages row in these states holds an MDN that does not prove receipt.
+_AS2_NEGATIVE = (As2State.REJECTED.value, As2State.MDN_INVALID.value)
+
+#: The event log of the AS2 endpoint itself (MDNs that name no message of ours): ``entity`` with ``entity_id`` 0.
+AS2_ENDPOINT = "as2_endpoint"
 
 #: Which received acknowledgment kinds settle which expected kinds (997 and 999 answer the same thing).
 _ACK_FAMILY = {"997": "fa", "999": "fa", "TA1": "ta1", "CONTRL": "contrl"}
@@ -987,23 +995,11 @@ class Store:
         updates the row and counts one more send.  Logged as ``sent`` (and ``mdn_received``) on the message and
         on its transaction.
         """
-        values = dict(fields)
-        unknown = sorted(set(values) - _AS2_FIELDS) + sorted(set(mdn or {}) - _MDN_FIELDS)
-        if unknown:
-            raise ValueError(f"record_as2_message: unknown fields {unknown}")
         at = _aware(now)
-        values["message_id"] = _bare_id(values["message_id"])
-        values["state"] = _choice(As2State, values["state"], "AS2 message state")
-        values["sent_at"] = _aware(values.get("sent_at") or at)
-        values.update(mdn or {})
+        values = _as2_values("record_as2_message", fields, mdn, at)
         with self.session() as s:
-            row = s.scalars(select(As2Message).where(As2Message.message_id == values["message_id"])
-                            .with_for_update()).first()
-            if row is None:
-                row = As2Message(**values, sends=1, last_sent_at=values["sent_at"], updated_at=at)
-                s.add(row)
-                s.flush()
-            else:
+            row, new = _as2_row(s, values, at)
+            if not new:
                 for key in _MDN_FIELDS:
                     setattr(row, key, None)
                 for key, value in values.items():
@@ -1062,23 +1058,164 @@ class Store:
             if state != As2State.DELIVERED.value and row.transaction_id is not None:
                 tx = _locked(s, TransactionRow, row.transaction_id, "transaction")
                 if tx.state == State.DELIVERED.value:
-                    reason = f"AS2 MDN from {row.partner_id} for {row.message_id}: {row.disposition}"
-                    if row.problems:
-                        reason += f" ({row.problems})"
-                    self._transition(s, "transaction", tx, State.FAILED.value, reason,
-                                     {"as2_message_id": row.id}, at)
+                    self._fail_for_mdn(s, row, tx, at)
             return row
 
-    def forget_as2_message(self, message_id: str) -> As2Message | None:
-        """Drop a pending message that could not be posted at all (the send is retried as a new message);
-        returns the dropped row (its ``resend_path`` is for the caller to remove)."""
+    def _fail_for_mdn(self, s: Session, row: As2Message, tx: TransactionRow, at: datetime) -> None:
+        """Fail ``tx`` because the MDN of ``row`` does not prove receipt; the event names the MDN."""
+        reason = f"AS2 MDN from {row.partner_id} for {row.message_id}: {row.disposition or row.state}"
+        if row.problems:
+            reason += f" ({row.problems})"
+        self._transition(s, "transaction", tx, State.FAILED.value, reason[:4000],
+                         {"as2_message_id": row.id, "message_id": row.message_id, "mdn_sha256": row.mdn_sha256}, at)
+
+    def record_sent(self, transaction_id: int, *, as2_message_ids: Iterable[str] = (), worker_id: str | None = None,
+                    detail: Any = None, now: datetime | None = None) -> TransactionRow:
+        """Mark an outbound transaction ``delivered`` once its send returned; returns the row.
+
+        ``as2_message_ids`` are the AS2 messages that send posted.  An async MDN can come before this call (the
+        partner posts it as soon as it has our message): when one of them already holds an MDN that does not
+        prove receipt (``rejected``, ``mdn-invalid``), the transaction is failed at once, naming that MDN, in the
+        same database transaction -- the other order is :meth:`record_mdn`'s.  The AS2 rows are locked before
+        the transaction, in the order :meth:`record_mdn` takes them, so the two never deadlock.
+        """
+        at = _aware(now)
+        ids = sorted({_bare_id(m) for m in as2_message_ids})
         with self.session() as s:
-            row = s.scalars(select(As2Message).where(As2Message.message_id == _bare_id(message_id),
-                                                     As2Message.state == As2State.PENDING.value)
-                            .with_for_update()).first()
+            rows = list(s.scalars(select(As2Message).where(As2Message.message_id.in_(ids))
+                                  .order_by(As2Message.id).with_for_update())) if ids else []
+            tx = _locked(s, TransactionRow, transaction_id, "transaction")
+            _check_lease(tx, worker_id, "transaction")
+            self._transition(s, "transaction", tx, State.DELIVERED.value, None, detail, at)
+            negative = [r for r in rows if r.state in _AS2_NEGATIVE]
+            if negative:
+                self._fail_for_mdn(s, negative[0], tx, at)
+            return tx
+
+    def forget_as2_message(self, message_id: str) -> As2Message | None:
+        """Drop a message that could not be posted at all and will not be retried under its Message-ID (the send
+        is retried as a new message): pending, or left by a failed POST; returns the dropped row (its
+        ``resend_path`` is for the caller to remove)."""
+        with self.session() as s:
+            row = s.scalars(select(As2Message).where(
+                As2Message.message_id == _bare_id(message_id),
+                As2Message.state.in_((As2State.PENDING.value, As2State.POST_FAILED.value))).with_for_update()).first()
             if row is not None:
                 s.delete(row)
             return row
+
+    def record_as2_post_failure(self, fields: Mapping[str, Any], error: str, *,
+                                now: datetime | None = None) -> As2Message:
+        """Record a message whose POST failed (connection error, 5xx, 429) and that the retry of its transaction
+        posts again under the same Message-ID; returns the row.
+
+        ``fields`` as for :meth:`record_as2_message`.  The row turns ``post-failed`` with ``post_error`` (a
+        pending one, recorded before the POST, stops waiting for an overdue MDN: the sweeper leaves it to the
+        retry).  A row already ``post-failed`` counts one more send (a retry that failed too).  A row that got
+        its MDN meanwhile keeps it: the partner had the message after all, and the retry takes that verdict
+        instead of posting again.  Logged as ``post_failed`` on the message and on its transaction.
+        """
+        at = _aware(now)
+        values = _as2_values("record_as2_post_failure", fields, None, at)
+        values.update(state=As2State.POST_FAILED.value, due_at=None, post_error=error)
+        with self.session() as s:
+            row, new = _as2_row(s, values, at)
+            if not new and row.state in (As2State.PENDING.value, As2State.POST_FAILED.value):
+                if row.state == As2State.POST_FAILED.value:
+                    row.sends += 1
+                    row.last_sent_at = at
+                for key in ("state", "due_at", "post_error", "resend_path", "resend_headers"):
+                    setattr(row, key, values.get(key))
+            elif not new:
+                row.post_error = error  # its MDN came meanwhile: the retry takes that verdict
+            row.updated_at = at
+            detail = {"message_id": row.message_id, "state": row.state, "sends": row.sends, "error": error}
+            self._event(s, "as2_message", row.id, "post_failed", detail, at)
+            if row.transaction_id is not None:
+                self._event(s, "transaction", row.transaction_id, "as2_post_failed", detail, at)
+            return row
+
+    def as2_failed_post(self, transaction_id: int) -> As2Message | None:
+        """The transaction's AS2 message whose POST failed and that its retry still owes (``post-failed``, or
+        answered by an MDN since: ``post_error`` still set), or ``None``."""
+        query = (select(As2Message).where(As2Message.transaction_id == transaction_id,
+                                          or_(As2Message.state == As2State.POST_FAILED.value,
+                                              As2Message.post_error.is_not(None)))
+                 .order_by(As2Message.id.desc()).limit(1))
+        with self.session(read_only=True) as s:
+            return s.scalars(query).first()
+
+    def settle_as2_post_failure(self, message_id: str, *, now: datetime | None = None) -> As2Message | None:
+        """A message whose POST failed but whose MDN came meanwhile: the retry takes that MDN's verdict and posts
+        nothing (``post_error`` cleared, ``post_settled`` logged); ``None`` when no such message."""
+        at = _aware(now)
+        with self.session() as s:
+            row = s.scalars(select(As2Message).where(As2Message.message_id == _bare_id(message_id),
+                                                     As2Message.post_error.is_not(None),
+                                                     As2Message.state != As2State.POST_FAILED.value)
+                            .with_for_update()).first()
+            if row is None:
+                return None
+            row.post_error = None
+            row.updated_at = at
+            detail = {"message_id": row.message_id, "state": row.state, "disposition": row.disposition}
+            self._event(s, "as2_message", row.id, "post_settled", detail, at)
+            if row.transaction_id is not None:
+                self._event(s, "transaction", row.transaction_id, "as2_post_settled", detail, at)
+            return row
+
+    def record_other_mdn(self, partner_id: str, event: str, detail: Mapping[str, Any], *,
+                         message_id: str | None = None, now: datetime | None = None) -> As2Message | None:
+        """Log an MDN that is not the verdict on a message waiting for one -- a second MDN (the
+        ``duplicate-document`` answer to a resend), one refused while being read, one for no message of ours --
+        whose raw bytes are already in the archive (``detail["mdn_sha256"]``).
+
+        With ``message_id`` (one of ours to ``partner_id``) the event goes on that message and its transaction,
+        which otherwise stay as they are (the first verdict stands); else on the endpoint's own log
+        (``entity`` :data:`AS2_ENDPOINT`).  Returns the message row, or ``None``.
+        """
+        at = _aware(now)
+        info = {"partner": partner_id, **detail}
+        with self.session() as s:
+            row = None
+            if message_id:
+                row = s.scalars(select(As2Message).where(As2Message.message_id == _bare_id(message_id),
+                                                         As2Message.partner_id == partner_id)).first()
+            if row is None:
+                self._event(s, AS2_ENDPOINT, 0, event, info, at)
+                return None
+            info["message_id"] = row.message_id
+            self._event(s, "as2_message", row.id, event, info, at)
+            if row.transaction_id is not None:
+                self._event(s, "transaction", row.transaction_id, event, info, at)
+            return row
+
+    def as2_events(self, *, partner_id: str | None = None, limit: int = 100) -> list[tuple[Event, str | None]]:
+        """The AS2 event log, newest first: the events of our messages (with their Message-ID) and the endpoint's
+        own (``None``: MDNs refused or naming no message of ours)."""
+        query = (select(Event, As2Message.message_id)
+                 .outerjoin(As2Message, and_(Event.entity == "as2_message", Event.entity_id == As2Message.id))
+                 .where(Event.entity.in_(("as2_message", AS2_ENDPOINT))))
+        if partner_id is not None:
+            named = _like_escaped('"partner":' + json.dumps(partner_id, ensure_ascii=False))
+            query = query.where(or_(As2Message.partner_id == partner_id,
+                                    and_(Event.entity == AS2_ENDPOINT,
+                                         type_coerce(Event.detail, Text).like(f"%{named}%", escape="\\"))))
+        with self.session(read_only=True) as s:
+            return [(event, message_id) for event, message_id in
+                    s.execute(query.order_by(Event.id.desc()).limit(limit))]
+
+    def as2_mdn_known(self, sha256: str) -> bool:
+        """Whether ``sha256`` is an MDN the store names: the verdict of a message, or one its AS2 events log."""
+        sha = sha256.strip().lower()
+        if not sha or any(c not in "0123456789abcdef" for c in sha):
+            return False
+        with self.session(read_only=True) as s:
+            if s.scalar(select(As2Message.id).where(As2Message.mdn_sha256 == sha).limit(1)) is not None:
+                return True
+            named = type_coerce(Event.detail, Text).like(f'%"mdn_sha256":"{sha}"%')
+            query = select(Event.id).where(Event.entity.in_(("as2_message", AS2_ENDPOINT)), named).limit(1)
+            return s.scalar(query) is not None
 
     def pending_as2_messages(self, *, due_by: datetime | None = None) -> list[As2Message]:
         """Messages waiting for an async MDN (not those already reported overdue), oldest first; with ``due_by``
@@ -1334,11 +1471,43 @@ def _bare_id(message_id: str) -> str:
     return message_id.strip().strip("<>").strip()
 
 
+def _as2_values(caller: str, fields: Mapping[str, Any], mdn: Mapping[str, Any] | None, at: datetime) -> dict[str, Any]:
+    """The columns of an as2_messages row from a sender's ``fields`` (and an MDN's), checked and normalised."""
+    values = dict(fields)
+    unknown = sorted(set(values) - _AS2_FIELDS) + sorted(set(mdn or {}) - _MDN_FIELDS)
+    if unknown:
+        raise ValueError(f"{caller}: unknown fields {unknown}")
+    values["message_id"] = _bare_id(values["message_id"])
+    values["state"] = _choice(As2State, values["state"], "AS2 message state")
+    values["sent_at"] = _aware(values.get("sent_at") or at)
+    values.update(mdn or {})
+    return values
+
+
+def _as2_row(session: Session, values: Mapping[str, Any], at: datetime) -> tuple[As2Message, bool]:
+    """The row of ``values["message_id"]``, locked; ``(row, True)`` when it was new and is inserted from ``values``
+    (one send)."""
+    row = session.scalars(select(As2Message).where(As2Message.message_id == values["message_id"])
+                          .with_for_update()).first()
+    if row is not None:
+        return row, False
+    row = As2Message(**values, sends=1, last_sent_at=values["sent_at"], updated_at=at)
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (escape character: backslash)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
 __all__ = [
+    "AS2_ENDPOINT",
     "ENTITIES",
     "STATEFUL",
     "AckMatch",

@@ -29,7 +29,10 @@ it is the durable :class:`~hub.as2.state.AsyncMdnRegistry` the endpoint
 matches async MDNs against -- whichever ``serve`` process sent the message,
 and across restarts -- and the record of every sync MDN.  A message kept for a
 resend (``mdn_overdue_action: resend``) waits in ``<as2.folder>/resend/``
-until its MDN comes or the alert is given.
+until its MDN comes or the alert is given; so does one whose POST failed
+(``post-failed``), until the retry of its transaction posts it again under
+the same Message-ID.  Every other MDN the endpoint gets (a second one, one
+refused while being read) is archived and logged, never dropped.
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from hub.errors import TerminalError, TransientError
 from hub.transports.base import IncomingFile, Payload, iter_chunks
@@ -168,9 +171,16 @@ class StoreMdnRegistry:
     PostgreSQL store, and the async MDN may reach another process than the one
     that sent; the operators' listings and the sweeper read the store too.
 
+    Every other MDN the endpoint gets is kept too (:meth:`record_other_mdn`):
+    a second one for a message already answered, one refused while being read,
+    one for no message of ours -- archived, and an event on the message (or on
+    the endpoint's own log), the first verdict untouched.
+
     :meth:`sending` tells which transaction the messages sent in a block (on
     this thread) carry, so that an async MDN that does not prove receipt fails
-    that transaction.
+    that transaction, and so that a POST that failed is posted again by the
+    transaction's retry under the same Message-ID (:meth:`post_failed`,
+    :meth:`failed_post`).
     """
 
     def __init__(self, store: Any, archive: Any) -> None:
@@ -182,33 +192,46 @@ class StoreMdnRegistry:
         return f"StoreMdnRegistry({self.store!r})"
 
     @contextlib.contextmanager
-    def sending(self, transaction_id: int | None) -> Iterator[None]:
-        """Messages sent in this block, on this thread, are recorded for ``transaction_id``."""
-        previous = getattr(self._context, "transaction_id", None)
+    def sending(self, transaction_id: int | None) -> Iterator[list[str]]:
+        """Messages sent in this block, on this thread, are recorded for ``transaction_id``; yields the list of
+        their Message-IDs, filled as they are posted."""
+        previous = (getattr(self._context, "transaction_id", None), getattr(self._context, "sent", None))
         self._context.transaction_id = transaction_id
+        self._context.sent = sent = []
         try:
-            yield
+            yield sent
         finally:
-            self._context.transaction_id = previous
+            self._context.transaction_id, self._context.sent = previous
+
+    def _transaction_id(self) -> int | None:
+        return getattr(self._context, "transaction_id", None)
+
+    def _posted(self, message_id: str) -> None:
+        sent = getattr(self._context, "sent", None)
+        if sent is not None and _bare(message_id) not in sent:
+            sent.append(_bare(message_id))
+
+    def _message_fields(self, pending: Any, state: str, mdn_mode: str) -> dict[str, Any]:
+        return {
+            "message_id": pending.message_id, "partner_id": pending.partner_id,
+            "partner_as2_id": pending.partner_as2_id, "our_as2_id": pending.our_as2_id,
+            "transaction_id": self._transaction_id(), "filename": pending.filename,
+            "mdn_mode": mdn_mode, "state": state, "mics": [[m.value, m.algorithm] for m in pending.mics],
+            "require_signed": pending.require_signed, "signed": pending.signed_message,
+            "encrypted": pending.encrypted, "compressed": pending.compressed, "size": pending.size,
+            "sent_at": pending.sent_at, "due_at": pending.due_at, "resend_path": pending.body,
+            "resend_headers": [list(h) for h in pending.headers] if pending.body else None, "post_error": None,
+        }
 
     # AsyncMdnRegistry ------------------------------------------------------------------------
 
     def expect(self, pending: Any) -> None:
-        fields = {
-            "message_id": pending.message_id, "partner_id": pending.partner_id,
-            "partner_as2_id": pending.partner_as2_id, "our_as2_id": pending.our_as2_id,
-            "transaction_id": getattr(self._context, "transaction_id", None), "filename": pending.filename,
-            "mdn_mode": "async", "state": "pending", "mics": [[m.value, m.algorithm] for m in pending.mics],
-            "require_signed": pending.require_signed, "signed": pending.signed_message,
-            "encrypted": pending.encrypted, "compressed": pending.compressed, "size": pending.size,
-            "sent_at": pending.sent_at, "due_at": pending.due_at, "resend_path": pending.body,
-            "resend_headers": [list(h) for h in pending.headers] if pending.body else None,
-        }
-        self.store.record_as2_message(fields, now=pending.sent_at)
+        self.store.record_as2_message(self._message_fields(pending, "pending", "async"), now=pending.sent_at)
+        self._posted(pending.message_id)
 
     def get(self, message_id: str) -> Any:
         row = self.store.as2_message(message_id)
-        if row is None or row.state not in ("pending", "overdue"):
+        if row is None or row.state not in ("pending", "overdue", "post-failed"):
             return None
         return _pending_from_row(row)
 
@@ -226,9 +249,11 @@ class StoreMdnRegistry:
                                   outcome.received_at)
         row = self.store.record_mdn(outcome.pending.message_id, state, fields, now=outcome.received_at)
         discard_kept_message(outcome.pending)
-        if row is None:
+        if row is None:  # answered meanwhile (another process took the first MDN): this one is a second MDN
             log.warning("AS2 %s: MDN for a message no longer waiting for one (%s)", outcome.pending.message_id,
                         fields.get("disposition"))
+            if mdn is not None:
+                self.record_other_mdn(outcome.pending.partner_id, mdn.raw, mdn=mdn, received_at=outcome.received_at)
         elif state == "delivered":
             log.info("AS2 %s to %s: async MDN %s, MIC matched", row.message_id, row.partner_id, row.disposition)
         else:
@@ -243,6 +268,29 @@ class StoreMdnRegistry:
 
     # beyond the protocol ---------------------------------------------------------------------
 
+    def post_failed(self, pending: Any, error: str, *, mdn_mode: str) -> bool:
+        """Keep a message whose POST failed (transient) for the retry of its transaction: ``post-failed``, with
+        the copy of its bytes (``pending.body``) the retry posts again.  ``False`` outside :meth:`sending` with
+        a transaction (nothing would retry it: the sender forgets it, as before)."""
+        if self._transaction_id() is None:
+            return False
+        fields = self._message_fields(pending, "post-failed", mdn_mode)
+        self.store.record_as2_post_failure(fields, error[:2000], now=_dt.datetime.now(_dt.UTC))
+        log.warning("AS2 %s to %s: POST failed, the retry posts the same message again: %s",
+                    _bare(pending.message_id), pending.partner_id, error)
+        return True
+
+    def failed_post(self) -> Any:
+        """The message of the transaction being sent (:meth:`sending`) whose POST failed and that its retry
+        still owes -- ``post-failed``, or answered by an MDN since -- as its ``as2_messages`` row, or ``None``."""
+        transaction_id = self._transaction_id()
+        return self.store.as2_failed_post(transaction_id) if transaction_id is not None else None
+
+    def settle_failed_post(self, message_id: str) -> Any:
+        """The retry takes the verdict of the MDN that came after the POST failed: nothing is posted again."""
+        self._posted(message_id)
+        return self.store.settle_as2_post_failure(message_id)
+
     def record_result(self, result: Any, partnership: Any) -> None:
         """Record a send and its synchronous MDN (an async one is recorded by :meth:`expect`/:meth:`resolve`)."""
         if result.mdn_mode == "async":
@@ -251,15 +299,57 @@ class StoreMdnRegistry:
         fields = {
             "message_id": result.message_id, "partner_id": result.partner_id,
             "partner_as2_id": partnership.as2_id, "our_as2_id": partnership.our_as2_id,
-            "transaction_id": getattr(self._context, "transaction_id", None), "filename": result.filename,
+            "transaction_id": self._transaction_id(), "filename": result.filename,
             "mdn_mode": result.mdn_mode, "state": result.status, "mics": mics,
             "require_signed": partnership.mdn_signed, "signed": result.signed, "encrypted": result.encrypted,
             "compressed": result.compressed, "size": result.size, "sent_at": result.sent_at,
+            "resend_path": None, "resend_headers": None, "post_error": None,
         }
         mdn = None
         if result.mdn_mode != "none":
             mdn = self._mdn_fields(result.mdn, result.mdn_raw, result.mic_matched, result.problems, None)
         self.store.record_as2_message(fields, mdn)
+        self._posted(result.message_id)
+
+    def record_other_mdn(self, partner_id: str, raw: bytes, *, mdn: Any = None, error: str | None = None,
+                         size: int | None = None, received_at: _dt.datetime | None = None) -> str:
+        """Keep an MDN from ``partner_id`` that is not the verdict on a message waiting for one; returns the event
+        written: ``mdn_again`` (read and verified, for a message already answered: checked against what we
+        sent, the first verdict stands), ``mdn_unmatched`` (for no message of ours) or ``mdn_refused`` (``mdn``
+        is ``None``: it could not be read or verified, ``error`` says why; the message it names, unverified, gets
+        the event).  ``raw`` (HTTP headers, then body, as received; ``size``: the whole body's length when
+        ``raw`` holds only its start) goes to the archive first."""
+        from hub.as2.state import check_mdn
+
+        sha = self.archive.put_bytes(raw)
+        detail: dict[str, Any] = {"mdn_sha256": sha, "mdn_size": len(raw)}
+        if size is not None and size > len(raw):
+            detail["body_size"] = size  # only the start was read and kept
+        if mdn is None:
+            claimed = _claimed_original_id(raw)
+            event = "mdn_refused"
+            detail.update(error=(error or "")[:2000], original_message_id=claimed, verified=False)
+        else:
+            claimed = mdn.original_message_id
+            detail.update(original_message_id=claimed, mdn_message_id=mdn.message_id or None,
+                          disposition=mdn.disposition.status[:255], signed=mdn.signed)
+            row = self.store.as2_message(claimed) if claimed else None
+            event = "mdn_again" if row is not None and row.partner_id == partner_id else "mdn_unmatched"
+            if event == "mdn_again":
+                from hub.as2 import Mic
+
+                check = check_mdn(mdn, message_id=row.message_id,
+                                  mics=tuple(Mic(value, alg) for value, alg in row.mics or ()),
+                                  require_signed=row.require_signed, signed_message=row.signed)
+                detail.update(mic_matched=check.mic_matched, proves_receipt=check.ok,
+                              problems="; ".join(check.problems) or None)
+        row = self.store.record_other_mdn(partner_id, event, detail, message_id=claimed, now=received_at)
+        if row is None and event == "mdn_again":
+            event = "mdn_unmatched"  # gone meanwhile: kept on the endpoint's log
+        log.warning("AS2 MDN from %s for %s (%s) is no message's verdict: %s, archived as %s", partner_id,
+                    repr(claimed) if claimed else "no message it names", error or detail.get("disposition"), event,
+                    sha)
+        return event
 
     def alert(self, message_id: str, reason: str, *, now: _dt.datetime | None = None) -> Any:
         """Report an overdue MDN (no resend left): the row turns ``overdue``, its kept copy is removed."""
@@ -285,6 +375,15 @@ class StoreMdnRegistry:
             "mdn_size": len(raw) if raw else None,
             "problems": "; ".join(problems) or None,
         }
+
+
+_ORIGINAL_MESSAGE_ID = re.compile(rb"^Original-Message-ID:[ \t]*<?([^\s<>]{1,250})>?", re.IGNORECASE | re.MULTILINE)
+
+
+def _claimed_original_id(raw: bytes) -> str | None:
+    """The Original-Message-ID an MDN that could not be read claims (unverified: for the operator's eyes)."""
+    found = _ORIGINAL_MESSAGE_ID.search(raw)
+    return found.group(1).decode("ascii", "replace") if found else None
 
 
 def _pending_from_row(row: Any) -> Any:
@@ -361,22 +460,51 @@ class As2Transport:
         return None
 
     def send(self, name: str, data: Payload) -> str:
+        """POST ``data``; the retry of a transaction whose POST failed posts that same message again (same
+        Message-ID, the bytes kept at the failure) -- or, when the partner's MDN for it came meanwhile, takes
+        that MDN's verdict and posts nothing."""
         sender = self.sender()
+        failed = self._failed_post()
+        if failed is not None and failed.state != "post-failed":
+            return self._settle_failed_post(failed, name)
+        again = None
+        if failed is not None:
+            again = _pending_from_row(failed)
+            log.info("AS2 %s to %s: posting again after a failed POST (%s)", failed.message_id, self.partner_id,
+                     failed.post_error)
         if isinstance(data, bytes | bytearray | memoryview):
             payload: Any = bytes(data)
         elif callable(getattr(data, "read", None)):
             payload = data
         else:
             payload = b"".join(iter_chunks(data))
-        result = self._at_the_edge(lambda: sender.send(payload, name), "sent", "send")
+        extra = {"again": again} if again is not None else {}
+        result = self._at_the_edge(lambda: sender.send(payload, name, **extra), "sent", "send")
         self._record(sender, result)
         if result.status in ("delivered", "sent", "pending"):
             return name
         disposition = result.disposition
-        text = str(disposition) if disposition is not None else result.status
-        problems = "; ".join(result.problems)
-        raise TerminalError(f"{self.partner_id}: AS2 {result.message_id} {result.status}: {text}"
+        self._refused(result.message_id, result.status, str(disposition) if disposition is not None else None,
+                      "; ".join(result.problems))
+
+    def _refused(self, message_id: str, status: str, disposition: str | None, problems: str | None) -> NoReturn:
+        raise TerminalError(f"{self.partner_id}: AS2 {message_id.strip('<>')} {status}: {disposition or status}"
                             + (f" ({problems})" if problems else ""))
+
+    def _failed_post(self) -> Any:
+        """The message whose POST failed and that this send (the transaction's retry) owes, or ``None``."""
+        find = getattr(self.registry, "failed_post", None)
+        row = find() if find is not None else None
+        return row if row is not None and row.partner_id == self.partner_id else None
+
+    def _settle_failed_post(self, row: Any, name: str) -> str:
+        """The partner's MDN came after our POST had failed: it had the message; its verdict is the send's."""
+        self.registry.settle_failed_post(row.message_id)
+        log.info("AS2 %s to %s: not posted again, its MDN came after the POST failed: %s", row.message_id,
+                 self.partner_id, row.state)
+        if row.state in ("rejected", "mdn-invalid"):
+            self._refused(row.message_id, row.state, row.disposition, row.problems)
+        return name
 
     def resend(self, message_id: str) -> Any:
         """POST a message that waits for its async MDN again, exactly as first posted (same Message-ID);

@@ -149,6 +149,10 @@ channels:
         row = store.as2_message(row.message_id)
         assert (row.state, row.mic_matched, row.mdn_signed) == ("delivered", True, True), (row.problems,
                                                                                            peer.log_tail())
+        # the peer answered the resend too (duplicate-document): that second MDN is kept, the first verdict stands
+        again = [e.detail for e in store.events_for("as2_message", row.id) if e.event == "mdn_again"]
+        assert [d["disposition"] for d in again] == ["processed/warning: duplicate-document"], peer.log_tail()
+        assert archive.exists(again[0]["mdn_sha256"]) and again[0]["mdn_sha256"] != row.mdn_sha256
         raw = CliRunner().invoke(main, ["as2", "show", row.message_id, "--raw", "-c", "config.yaml"])
         assert raw.exit_code == 0
         assert _verify_raw(raw.stdout_bytes, pki).original_message_id == row.message_id

@@ -7,6 +7,10 @@ closed and opened again on the same database file, as after a restart of ``edihu
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
@@ -22,15 +26,17 @@ from hub.as2 import (
     MemorySeenMessageIds,
     OutgoingMdn,
     Partnership,
+    ReceiveOutcome,
     parse_mdn,
 )
 from hub.as2.receiver import post_mdn
-from hub.errors import TerminalError
+from hub.errors import TerminalError, TransientError
 from hub.partners.profile import As2Channel
+from hub.runtime.pipeline import Pipeline, RunReport
 from hub.store import Archive, open_store
 from hub.transports.as2 import As2Transport, StoreMdnRegistry
 from tests.as2.conftest import Pki
-from tests.as2.helpers import profile_yaml
+from tests.as2.helpers import free_port, profile_yaml
 
 PAYLOAD = b"ISA*00*          *00*~GS*IN*HUB*ACME~ST*810*0001~BIG*20260301*INV-1~SE*3*0001~GE*1*1~IEA*1*1~\r\n"
 
@@ -42,26 +48,50 @@ class Acme:
     receiver: As2Receiver
     server: As2HttpServer
     held: list[tuple[str, OutgoingMdn]] = field(default_factory=list)
+    busy: int = 0
+    """How many of the next messages ACME's back end cannot take (the endpoint answers HTTP 503)."""
+    bodies: list[str] = field(default_factory=list)
+    """The sha256 of every POST body ACME received, in order."""
 
     @property
     def url(self) -> str:
         return self.server.url
 
-    def deliver(self) -> None:
+    def deliver(self) -> list[int]:
+        statuses = []
         while self.held:
             url, mdn = self.held.pop(0)
-            post_mdn(url, mdn, attempts=1)
+            statuses.append(post_mdn(url, mdn, attempts=1))
+        return statuses
+
+    def messages(self) -> list[ReceiveOutcome]:
+        return [o for o in self.receiver.outcomes if o.kind == "message"]
 
 
 @pytest.fixture
 def acme(pki: Pki, tmp_path: Path) -> Iterator[Acme]:
     held: list[tuple[str, OutgoingMdn]] = []
+    box: list[Acme] = []
+
+    def on_payload(*_: object) -> None:
+        if box[0].busy:
+            box[0].busy -= 1
+            raise TransientError("ACME's back end is busy")
+
     receiver = As2Receiver([Partnership("hub", "HUB", "ACME", (pki.hub.cert,))], Identity("ACME", (pki.peer.pair,)),
-                           lambda *a: None, MemorySeenMessageIds(), workdir=tmp_path / "acme",
+                           on_payload, MemorySeenMessageIds(), workdir=tmp_path / "acme",
                            send_async_mdn=lambda url, mdn: held.append((url, mdn)))
+    handle = receiver.handle
+
+    def recording(headers, body: Path):  # type: ignore[no-untyped-def]
+        box[0].bodies.append(hashlib.sha256(body.read_bytes()).hexdigest())
+        return handle(headers, body)
+
+    receiver.handle = recording  # type: ignore[method-assign]
     server = receiver.serve()
+    box.append(Acme(receiver, server, held))
     try:
-        yield Acme(receiver, server, held)
+        yield box[0]
     finally:
         server.shutdown()
 
@@ -196,8 +226,6 @@ def test_resend_posts_the_same_bytes_under_the_same_message_id(pki: Pki, acme: A
 
 
 def test_a_message_that_cannot_be_posted_is_forgotten_with_its_copy(pki: Pki, tmp_path: Path):
-    from hub.errors import TransientError
-
     registry = _registry(f"sqlite:///{tmp_path / 'edihub.db'}", tmp_path)
     partnership = Partnership("acme", "ACME", "HUB", (pki.peer.cert,), url="http://127.0.0.1:9/as2", mdn="async",
                               async_mdn_url="http://127.0.0.1:9/as2", mdn_overdue_action="resend", attempts=1)
@@ -231,18 +259,19 @@ def test_an_async_mdn_from_a_partner_we_only_send_to_is_matched_but_its_messages
         registry.store.close()
 
 
-def _pipeline(pki: Pki, tmp_path: Path, channels: dict[str, str], now: list):  # type: ignore[no-untyped-def]
+def _pipeline(pki: Pki, tmp_path: Path, channels: dict[str, str], now: list, *,  # type: ignore[no-untyped-def]
+              mdn: str = "async", mdn_url: str = "http://127.0.0.1:9/as2"):
     from hub.erp import MemoryAdapter
     from hub.partners import parse_profile
-    from hub.runtime.pipeline import Pipeline, Settings
+    from hub.runtime.pipeline import Settings
 
     profiles = {}
     for i, (pid, extra) in enumerate(sorted(channels.items())):
         profiles[pid] = parse_profile(profile_yaml(pid, f"P{i}", f"""\
 channels:
   inbound: {{type: folder, path: "{tmp_path / 'in' / pid}"}}
-  outbound: {{type: as2, as2_id: ACME, certificates: ["{pki.peer.cert_pem}"], mdn: async,
-             async_mdn_url: "http://127.0.0.1:9/as2", mdn_overdue_seconds: 60, attempts: 1, {extra}}}
+  outbound: {{type: as2, as2_id: ACME, certificates: ["{pki.peer.cert_pem}"], mdn: {mdn},
+             async_mdn_url: "{mdn_url}", mdn_overdue_seconds: 60, attempts: 1, {extra}}}
 """), f"{pid}.yaml", pid)
     as2 = {"as2_id": "HUB", "folder": str(tmp_path / "as2"),
            "keys": [{"key": str(pki.hub.key_pem), "cert": str(pki.hub.cert_pem)}]}
@@ -251,10 +280,6 @@ channels:
 
 
 def test_overdue_alert_at_once_and_a_failed_resend_still_ends_in_an_alert(pki: Pki, acme: Acme, tmp_path: Path):
-    import datetime as dt
-
-    from hub.runtime.pipeline import RunReport
-
     now = [dt.datetime.now(dt.UTC)]
     pipeline = _pipeline(pki, tmp_path, {"alerted": f'url: "{acme.url}", mdn_overdue_action: alert',
                                          "resent": f'url: "{acme.url}", mdn_overdue_action: resend, '
@@ -285,3 +310,206 @@ def test_overdue_alert_at_once_and_a_failed_resend_still_ends_in_an_alert(pki: P
     finally:
         pipeline.close()
         store.close()
+
+
+def _outbound(pipeline, partner_id: str) -> int:  # type: ignore[no-untyped-def]
+    """An outbound transaction ready to send (a 997: no acknowledgment is expected for it)."""
+    sha = pipeline.archive.put_bytes(PAYLOAD)
+    row, _ = pipeline.store.record_file(sha, len(PAYLOAD), "out:erp", f"997_{partner_id}.x12", partner_id)
+    return pipeline.store.add_transaction(direction="outbound", type="997", partner_id=partner_id, file_id=row.id,
+                                          state="mapped").id
+
+
+@pytest.mark.parametrize("mdn", ["sync", "async"])
+def test_the_retry_of_a_failed_post_keeps_the_message_id(pki: Pki, acme: Acme, tmp_path: Path, mdn: str):
+    """Regression: when a POST failed (HTTP 503) the pipeline's retry of the transaction built a new message with a
+    new Message-ID, so a partner that had the first POST (only its answer lost) would process the document twice."""
+    now = [dt.datetime.now(dt.UTC)]
+    port = free_port()
+    pipeline = _pipeline(pki, tmp_path, {"acme": f'url: "{acme.url}"'}, now, mdn=mdn,
+                         mdn_url=f"http://127.0.0.1:{port}/as2")
+    store = pipeline.store
+    _receiver, server = _our_endpoint(pki, pipeline.as2_mdns, tmp_path, port)
+    try:
+        tx = _outbound(pipeline, "acme")
+        acme.busy = 1
+        report = RunReport()
+        pipeline.forward_ready(report)
+        assert (store.get_transaction(tx).state, report.retries) == ("retry_wait", 1), report.errors
+        (failed,) = store.list_as2_messages()
+        assert (failed.state, failed.transaction_id, failed.sends) == ("post-failed", tx, 1)
+        assert "HTTP 503" in failed.post_error and Path(failed.resend_path).is_file()
+        assert store.pending_as2_messages() == []  # the sweeper leaves it to the retry
+
+        now[0] += dt.timedelta(days=1)  # past the backoff
+        pipeline.forward_ready(report)
+        acme.deliver()  # mdn: async -- the MDN of the second POST
+        assert store.get_transaction(tx).state == "delivered", report.errors
+        first, second = acme.messages()
+        assert first.message_id == second.message_id == f"<{failed.message_id}>"
+        assert first.error and second.disposition is not None and second.disposition.status == "processed"
+        assert acme.bodies[0] == acme.bodies[1]  # the very bytes of the first POST
+        (row,) = store.list_as2_messages()
+        assert (row.message_id, row.state, row.sends, row.post_error, row.resend_path) == (
+            failed.message_id, "delivered", 2, None, None)
+        assert not Path(failed.resend_path).exists()
+        assert [e.event for e in store.events_for("as2_message", row.id)] == (
+            ["post_failed", "sent", "mdn_received"] if mdn == "sync" else
+            ["sent", "post_failed", "sent", "mdn_received"])
+    finally:
+        server.shutdown()
+        pipeline.close()
+        store.close()
+
+
+def test_an_mdn_that_came_after_a_failed_post_is_taken_by_the_retry(pki: Pki, acme: Acme, tmp_path: Path):
+    """The partner had the message after all (its answer to our POST was lost, its async MDN came): the retry
+    posts nothing and takes that MDN's verdict."""
+    now = [dt.datetime.now(dt.UTC)]
+    port = free_port()
+    pipeline = _pipeline(pki, tmp_path, {"acme": f'url: "{acme.url}"'}, now, mdn_url=f"http://127.0.0.1:{port}/as2")
+    store = pipeline.store
+    _receiver, server = _our_endpoint(pki, pipeline.as2_mdns, tmp_path, port)
+    try:
+        tx = _outbound(pipeline, "acme")
+        with pipeline.as2_mdns.sending(tx):  # ACME got the POST, but its answer never reached us
+            pipeline.transports["acme"].send("997_acme.x12", PAYLOAD)
+            (row,) = store.list_as2_messages()
+            pipeline.as2_mdns.post_failed(pipeline.as2_mdns.get(row.message_id), "ReadTimeout", mdn_mode="async")
+        assert store.as2_message(row.message_id).state == "post-failed"
+        acme.deliver()
+        assert store.as2_message(row.message_id).state == "delivered"
+        report = RunReport()
+        pipeline.forward_ready(report)
+        assert store.get_transaction(tx).state == "delivered", report.errors
+        assert len(acme.messages()) == 1  # not posted again
+        row = store.as2_message(row.message_id)
+        assert (row.state, row.post_error) == ("delivered", None)
+        assert [e.event for e in store.events_for("as2_message", row.id)][-2:] == ["mdn_received", "post_settled"]
+    finally:
+        server.shutdown()
+        pipeline.close()
+        store.close()
+
+
+def test_a_negative_async_mdn_before_the_send_is_marked_delivered_fails_the_transaction(
+        pki: Pki, acme: Acme, tmp_path: Path, monkeypatch):
+    """Regression: an async MDN refusing the message that came before the pipeline had marked the transaction
+    ``delivered`` did not fail it (the as2_messages row said rejected, the transaction delivered)."""
+    now = [dt.datetime.now(dt.UTC)]
+    port = free_port()
+    # ACME requires signed messages: ours is not, its async MDN refuses it
+    pipeline = _pipeline(pki, tmp_path, {"acme": f'url: "{acme.url}", sign: null'}, now,
+                         mdn_url=f"http://127.0.0.1:{port}/as2")
+    store = pipeline.store
+    _receiver, server = _our_endpoint(pki, pipeline.as2_mdns, tmp_path, port)
+    try:
+        out = Pipeline._as2_transport(pipeline.transports["acme"])
+        real = out.send
+
+        def send_then_the_mdn_comes(name: str, data):  # type: ignore[no-untyped-def]
+            sent = real(name, data)
+            assert acme.deliver() == [200]  # the partner's MDN beats the pipeline's bookkeeping
+            return sent
+
+        monkeypatch.setattr(out, "send", send_then_the_mdn_comes)
+        tx = _outbound(pipeline, "acme")
+        report = RunReport()
+        pipeline.forward_ready(report)
+        (row,) = store.list_as2_messages()
+        assert (row.state, row.disposition) == ("rejected", "processed/error: insufficient-message-security")
+        failed = store.get_transaction(tx)
+        assert failed.state == "failed" and row.message_id in failed.reason
+        assert "insufficient-message-security" in failed.reason
+        assert (report.sent, report.failed) == (0, 1) and row.message_id in report.errors[0]
+        events = store.events_for("transaction", tx)
+        assert [e.event for e in events][-2:] == ["delivered", "failed"]
+        assert events[-1].detail["mdn_sha256"] == row.mdn_sha256
+    finally:
+        server.shutdown()
+        pipeline.close()
+        store.close()
+
+
+def test_a_second_mdn_for_an_answered_message_is_kept(pki: Pki, acme: Acme, tmp_path: Path):
+    """Regression: a second MDN for a message already answered (the duplicate-document MDN answering a resend) was
+    logged, not recorded: its bytes were lost."""
+    registry = _registry(f"sqlite:///{tmp_path / 'edihub.db'}", tmp_path)
+    _receiver, server = _our_endpoint(pki, registry, tmp_path)
+    try:
+        partnership = Partnership("acme", "ACME", "HUB", (pki.peer.cert,), url=acme.url, mdn="async",
+                                  async_mdn_url=server.url, mdn_overdue_action="resend")
+        sender = As2Sender(partnership, Identity("HUB", (pki.hub.pair,)), registry=registry,
+                           resend_dir=tmp_path / "r")
+        result = sender.send(PAYLOAD, "inv-1.x12")
+        sender.resend(registry.get(result.message_id))  # sent again before the first MDN came
+        assert acme.deliver() == [200, 200]  # "processed", then "processed/warning: duplicate-document"
+        row = registry.store.as2_message(result.message_id)
+        assert (row.state, row.disposition, row.mic_matched) == ("delivered", "processed", True)  # the first verdict
+        (again,) = [e for e in registry.store.events_for("as2_message", row.id) if e.event == "mdn_again"]
+        assert again.detail["disposition"] == "processed/warning: duplicate-document"
+        assert (again.detail["mic_matched"], again.detail["signed"], again.detail["partner"]) == (True, True, "acme")
+        assert again.detail["mdn_sha256"] != row.mdn_sha256
+        headers, body = _raw_parts(registry.archive.read_bytes(again.detail["mdn_sha256"]))
+        assert parse_mdn(headers, body, partner_certs=[pki.peer.cert]).disposition.duplicate
+    finally:
+        server.shutdown()
+        registry.store.close()
+
+
+def test_a_refused_async_mdn_is_archived_and_shown(pki: Pki, acme: Acme, tmp_path: Path, monkeypatch):
+    """Regression: an async MDN refused while being read (bad signature, unparsable) was answered 400 and lost: its
+    bytes not archived, nothing for an operator to see."""
+    import httpx
+    from click.testing import CliRunner
+
+    from hub.cli import main
+    from hub.config import DEFAULTS
+
+    monkeypatch.chdir(tmp_path)
+    config = json.loads(json.dumps(DEFAULTS))
+    config["database"]["url"] = f"sqlite:///{tmp_path / 'edihub.db'}"
+    config["folders"]["archive"] = str(tmp_path / "archive")
+    (tmp_path / "config.yaml").write_text(json.dumps(config))
+    registry = _registry(config["database"]["url"], tmp_path)
+    _receiver, server = _our_endpoint(pki, registry, tmp_path)
+    try:
+        partnership = Partnership("acme", "ACME", "HUB", (pki.peer.cert,), url=acme.url, mdn="async",
+                                  async_mdn_url=server.url)
+        result = As2Sender(partnership, Identity("HUB", (pki.hub.pair,)), registry=registry).send(PAYLOAD, "i.x12")
+        (url, mdn), = acme.held
+        forged = dataclasses.replace(mdn, body=mdn.body.replace(b"automatic-action", b"automatic-Action", 1))
+        assert forged.body != mdn.body
+        assert post_mdn(url, forged, attempts=1) == 400  # the signature does not cover these bytes
+        garbage = b"--b\r\nContent-Type: text/plain\r\n\r\nnot a receipt\r\n--b--\r\n"
+        answer = httpx.post(url, content=garbage, headers={
+            "AS2-From": "ACME", "AS2-To": "HUB", "Message-ID": "<junk@ACME>",
+            "Content-Type": 'multipart/report; report-type=disposition-notification; boundary="b"'})
+        assert answer.status_code == 400
+
+        row = registry.store.as2_message(result.message_id)
+        assert (row.state, row.mdn_sha256) == ("pending", None)  # a refused MDN is no verdict
+        (refused,) = [e for e in registry.store.events_for("as2_message", row.id) if e.event == "mdn_refused"]
+        assert refused.detail["original_message_id"] == row.message_id and refused.detail["verified"] is False
+        assert refused.detail["error"]
+        assert registry.archive.read_bytes(refused.detail["mdn_sha256"]).endswith(forged.body)
+
+        runner = CliRunner()
+        shown = runner.invoke(main, ["as2", "show", row.message_id, "-c", "config.yaml"])
+        assert shown.exit_code == 0 and "mdn_refused" in shown.output, shown.output
+        listed = runner.invoke(main, ["as2", "events", "--partner", "acme", "--json", "-c", "config.yaml"])
+        assert listed.exit_code == 0, listed.output
+        logged = json.loads(listed.output)["events"]
+        unreadable, named = [e for e in logged if e["event"] == "mdn_refused"]  # newest first
+        assert (named["message_id"], unreadable["message_id"]) == (row.message_id, None)
+        assert "disposition-notification" in unreadable["detail"]["error"]
+        raw = runner.invoke(main, ["as2", "raw", unreadable["detail"]["mdn_sha256"], "-c", "config.yaml"])
+        assert raw.exit_code == 0 and raw.stdout_bytes.endswith(garbage)
+        table = runner.invoke(main, ["as2", "events", "-c", "config.yaml"])
+        assert table.exit_code == 0 and table.output.count("mdn_refused") == 2
+        assert runner.invoke(main, ["as2", "raw", "ab" * 32, "-c", "config.yaml"]).exit_code == 1
+        assert json.loads(runner.invoke(main, ["as2", "events", "--partner", "globex", "--json", "-c",
+                                               "config.yaml"]).output)["events"] == []
+    finally:
+        server.shutdown()
+        registry.store.close()

@@ -244,3 +244,27 @@ def test_canonical_hash_turns_bare_lf_into_crlf() -> None:
 ])
 def test_safe_filename(name: str | None, expected: str) -> None:
     assert safe_filename(name, "m@1.edi") == expected
+
+
+def test_a_duplicate_notice_without_a_mic_is_the_receipt_of_a_retried_message(pki: Pki) -> None:
+    # regression: django-pyas2 answers the retry of a message it already has (same Message-ID, same bytes) with
+    # "processed/warning: duplicate-document" and no MIC; that failed the transaction as mdn-invalid although
+    # the partner states it holds the message
+    mic = Mic(b64sha(b"x"), "sha256")
+    dup = build_mdn(original_message_id="m1@acme", our_as2_id="HUB", partner_as2_id="ACME", disposition=DUPLICATE,
+                    mic=None, signer=pki.hub.pair)
+    got = parse_mdn(dup.headers, dup.body, partner_certs=[pki.hub.cert])
+    check = check_mdn(got, message_id="m1@acme", mics=(mic,), require_signed=True)
+    assert check.ok and not check.mic_matched
+    # still refused: unsigned where a signature was asked for, or for another message
+    unsigned = build_mdn(original_message_id="m1@acme", our_as2_id="HUB", partner_as2_id="ACME",
+                         disposition=DUPLICATE, mic=None)
+    got = parse_mdn(unsigned.headers, unsigned.body, partner_certs=[])
+    assert not check_mdn(got, message_id="m1@acme", mics=(mic,), require_signed=True).ok
+    assert not check_mdn(got, message_id="m2@acme", mics=(mic,), require_signed=False).ok
+    # a plain "processed" without a MIC for a signed message proves nothing about what arrived
+    plain = build_mdn(original_message_id="m1@acme", our_as2_id="HUB", partner_as2_id="ACME", disposition=PROCESSED,
+                      mic=None, signer=pki.hub.pair)
+    got = parse_mdn(plain.headers, plain.body, partner_certs=[pki.hub.cert])
+    problems = check_mdn(got, message_id="m1@acme", mics=(mic,), require_signed=True).problems
+    assert "no Received-Content-MIC" in problems[0]

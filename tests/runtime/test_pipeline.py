@@ -244,7 +244,8 @@ def test_serve_hosts_the_sftp_zone_and_an_upload_is_acknowledged(work):
     thread.start()
     try:
         deadline = time.monotonic() + 10
-        while not (work_dir / "var" / "zone_key").exists() and time.monotonic() < deadline:
+        # the .pub is written after the private key is complete (the key file exists before it is written)
+        while not (work_dir / "var" / "zone_key.pub").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         channel = SftpChannel(host="127.0.0.1", port=port, user="acme", private_key=f"file:{key}",
                               host_key=_fingerprint(work_dir / "var" / "zone_key"), folder="inbound",

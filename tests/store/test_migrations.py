@@ -20,7 +20,7 @@ def _diffs(store: Store) -> list:
 def test_upgrade_to_head_matches_the_models(empty_url):
     assert current_revision(empty_url) is None
     upgrade(empty_url)
-    assert current_revision(empty_url) == head_revision() == "0002"
+    assert current_revision(empty_url) == head_revision() == "0003"
     with Store(empty_url) as store:
         assert _diffs(store) == []
         tables = set(inspect(store.engine).get_table_names())
@@ -40,12 +40,12 @@ def test_the_comparison_sees_a_difference(empty_url):
 def test_upgrade_is_idempotent_and_reversible(empty_url):
     with open_store(empty_url) as store:
         store.upgrade()  # at head already: nothing to do
-        assert store.current_revision() == "0002"
+        assert store.current_revision() == "0003"
     downgrade(empty_url, "base")
     with Store(empty_url) as store:
         assert set(inspect(store.engine).get_table_names()) <= {"alembic_version"}
     upgrade(empty_url)
-    assert current_revision(empty_url) == "0002"
+    assert current_revision(empty_url) == "0003"
 
 
 def test_migrations_ship_as_packages():
@@ -59,7 +59,7 @@ def test_migrations_ship_as_packages():
 
 def test_memory_database_is_migrated_in_place():
     with open_store("sqlite:///:memory:") as store:
-        assert store.current_revision() == "0002"
+        assert store.current_revision() == "0003"
         assert _diffs(store) == []
         row, duplicate = store.record_file("0" * 64, 1, "folder", "a.edi")
         assert not duplicate and store.get_file(row.id).sha256 == "0" * 64
@@ -67,4 +67,4 @@ def test_memory_database_is_migrated_in_place():
 
 def test_processes_upgrading_at_once_do_not_collide(empty_url):
     results = run_processes(upgrade_worker, [(empty_url,)] * 3)
-    assert results == [("ok", "0002")] * 3
+    assert results == [("ok", "0003")] * 3
