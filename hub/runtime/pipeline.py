@@ -209,6 +209,7 @@ class Pipeline:
         self._mappings: dict[str, Any] = {}
         self.stop_requested = False  # set by a graceful shutdown: finish the item in hand, take no new one
         self._parsed: tuple[str, dict[tuple[int, str | None, str], Any]] | None = None
+        self._rows: dict[tuple[str, int], Any] = {}  # fixed columns of files and interchanges, see _file_row
 
     # ------------------------------------------------------------------ set-up
 
@@ -322,7 +323,9 @@ class Pipeline:
     # ------------------------------------------------------------------ claiming helper
 
     def _each_claimed(self, entity: str, states: str | Iterable[str], report: RunReport,
-                      step: Callable[[int], None], *, batch: int = 20) -> None:
+                      step: Callable[[int], bool | None], *, batch: int = 20) -> None:
+        """Claim items in ``states`` a batch at a time and run ``step`` on each; the claim is released after the
+        step, unless the step says (returns True) that its last state change released it already."""
         worker = self.settings.worker_id
         while not self.stop_requested:
             ids = self.store.claim(entity, states, worker, limit=batch, lease_seconds=self.settings.lease_seconds,
@@ -335,7 +338,7 @@ class Pipeline:
                         self.store.release(entity, rest, worker)
                     return
                 try:
-                    step(item_id)
+                    released = step(item_id)
                 except TransientError as exc:
                     self._retry(entity, item_id, str(exc), report, exc.retry_after)
                 except Exception as exc:  # terminal: mapping errors, bad data, TerminalError
@@ -345,7 +348,8 @@ class Pipeline:
                     report.failed += 1
                     report.errors.append(f"{entity} {item_id}: {reason}")
                 else:
-                    self.store.release(entity, item_id, worker)
+                    if not released:
+                        self.store.release(entity, item_id, worker)
 
     def _retry(self, entity: str, item_id: int, reason: str, report: RunReport, retry_after: float | None) -> None:
         """Backoff from the configuration, capped by the partner's ``retry.max_delay_seconds``; the item fails after
@@ -542,19 +546,20 @@ class Pipeline:
     # ------------------------------------------------------------------ map and deliver
 
     def map_ready(self, report: RunReport) -> None:
-        def step(tx_id: int) -> None:
+        def step(tx_id: int) -> bool:
             row = self.store.get_transaction(tx_id)
             if row.direction != Direction.INBOUND.value:
                 raise PipelineError(f"transaction {tx_id} is outbound; only inbound transactions are mapped")
             if row.type in FUNCTIONAL_ACK_TYPES:
                 self.store.set_state("transaction", tx_id, State.ACKNOWLEDGED.value, "reconciled with what we sent",
-                                     worker_id=self.settings.worker_id, now=self.clock())
-                return
+                                     worker_id=self.settings.worker_id, release=True, now=self.clock())
+                return True
             doc = self._map(row)
             self.store.set_state("transaction", tx_id, State.MAPPED.value, worker_id=self.settings.worker_id,
                                  updates={"canonical": doc, "document_number": str(doc.get("number", ""))[:64]},
-                                 now=self.clock())
+                                 release=True, now=self.clock())
             report.mapped += 1
+            return True
 
         self._each_claimed("transaction", State.PARSED.value, report, step)
 
@@ -562,11 +567,11 @@ class Pipeline:
         profile = self.profiles.get(row.partner_id or "")
         if profile is None:
             raise PipelineError(f"transaction {row.id}: no partner profile {row.partner_id!r}")
-        frow = self.store.get_file(row.file_id) if row.file_id else None
+        frow = self._file_row(row.file_id) if row.file_id else None
         if frow is None:
             raise PipelineError(f"transaction {row.id}: its file is not recorded")
-        irow = self.store.get("interchange", row.interchange_id) if row.interchange_id else None
-        tx = self._transactions_of(frow.sha256).get((irow.position if irow else 0, row.control_number, row.type))
+        position = self._interchange_position(row.interchange_id) if row.interchange_id else 0
+        tx = self._transactions_of(frow.sha256).get((position, row.control_number, row.type))
         if tx is None:
             raise PipelineError(f"transaction {row.id}: {row.type} {row.control_number!r} is no longer in "
                                 f"file {frow.original_name} ({frow.sha256})")
@@ -576,6 +581,24 @@ class Pipeline:
             raise PipelineError(f"{frow.original_name}: partner {profile.id!r} has no inbound {row.type} document "
                                 "with a mapping in its profile")
         return self.mapping(spec.mapping).to_canonical(tx)
+
+    def _file_row(self, file_id: int) -> Any:
+        """A file's row for its sha256 and name, which never change: the many sets of one file read it once."""
+        key = ("file", file_id)
+        if key not in self._rows:
+            if len(self._rows) > 256:
+                self._rows.clear()
+            self._rows[key] = self.store.get_file(file_id)
+        return self._rows[key]
+
+    def _interchange_position(self, interchange_id: int) -> int:
+        """An interchange's position in its file (fixed once recorded), read once per interchange."""
+        key = ("interchange", interchange_id)
+        if key not in self._rows:
+            if len(self._rows) > 256:
+                self._rows.clear()
+            self._rows[key] = self.store.get("interchange", interchange_id).position
+        return self._rows[key]
 
     def _transactions_of(self, sha256: str) -> dict[tuple[int, str | None, str], Any]:
         """The transactions of an archived file by (interchange position, control number, type); the last file
@@ -592,7 +615,7 @@ class Pipeline:
     def forward_ready(self, report: RunReport) -> None:
         """Everything ``mapped``: inbound documents go to the ERP, outbound ones to the partner."""
 
-        def step(tx_id: int) -> None:
+        def step(tx_id: int) -> bool:
             row = self.store.get_transaction(tx_id)
             if row.direction == Direction.OUTBOUND.value:
                 refused = self._send(row)
@@ -601,9 +624,10 @@ class Pipeline:
                     report.errors.append(f"transaction {tx_id}: {refused}")
                 else:
                     report.sent += 1
-            else:
-                self._deliver(row)
-                report.delivered += 1
+                return False
+            self._deliver(row)
+            report.delivered += 1
+            return True  # _deliver's last state change released the claim
 
         self._each_claimed("transaction", State.MAPPED.value, report, step)
 
@@ -625,7 +649,7 @@ class Pipeline:
             with contextlib.suppress(AlreadyDelivered):
                 self.store.record_delivery(row.id, adapter, key, "ok", _short(response))
         self.store.set_state("transaction", row.id, State.DELIVERED.value, worker_id=self.settings.worker_id,
-                             detail={"adapter": adapter, "key": key}, now=self.clock())
+                             detail={"adapter": adapter, "key": key}, release=True, now=self.clock())
 
     # ------------------------------------------------------------------ outbound
 

@@ -369,6 +369,7 @@ class Store:
         *,
         worker_id: str | None = None,
         updates: Mapping[str, Any] | None = None,
+        release: bool = False,
         now: datetime | None = None,
     ) -> Any:
         """Move a file or transaction to ``state`` and log it, in one transaction; returns the row.
@@ -384,7 +385,9 @@ class Store:
           ``resume_state`` (where to resume); any other state clears it and
           resets ``attempts``, which count the consecutive failures of one step.
         - The claim is kept: a worker may walk an item through several states
-          under one lease, then :meth:`release` it.
+          under one lease, then :meth:`release` it -- or pass ``release=True``
+          (with its ``worker_id``) to end the lease in the same transaction as
+          the last state change, one commit instead of two.
         """
         model = _stateful(entity)
         new = _choice(State, state, "state")
@@ -395,6 +398,9 @@ class Store:
             self._transition(s, entity, row, new, reason, detail, at)
             if updates:
                 _apply_updates(row, model, updates)
+            if release and worker_id is not None and row.claimed_by == worker_id:
+                row.claimed_by = None
+                row.claimed_until = None
             return row
 
     def _transition(

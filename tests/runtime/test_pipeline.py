@@ -73,6 +73,9 @@ def test_inbound_and_outbound_round_trip(work):
     store = pipeline.store
     delivered = store.list_transactions(direction="inbound", state="delivered")
     assert sorted(t.document_number for t in delivered) == ["PO-2026-0001", "PO-2026-0003"]
+    # every claim ended with its step (the map and deliver steps end theirs with the state change)
+    assert all(t.claimed_by is None for t in store.list_transactions(limit=1000))
+    assert all(f.claimed_by is None for f in store.list_files(limit=1000))
 
     # the ERP answers with an order acknowledgment for acme: an 855 goes out with the store's control numbers
     ack_doc = json.loads((REPO / "tests" / "golden" / "common" / "855-basic" / "input.json").read_text())

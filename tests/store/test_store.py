@@ -441,3 +441,19 @@ def test_an_unreachable_database_is_a_transient_error(tmp_path):
     with pytest.raises(TransientError):
         store.counts_by_state()
     store.close()
+
+
+def test_set_state_can_end_the_lease_in_the_same_commit(store):
+    tx = store.add_transaction(direction="inbound", type="850", partner_id="acme", state="parsed", now=T0)
+    assert store.claim("transaction", ["parsed"], "w1", now=T0) == [tx.id]
+    kept = store.set_state("transaction", tx.id, "mapped", worker_id="w1", now=T0)
+    assert kept.claimed_by == "w1"  # by default the claim is kept for the next step
+    done = store.set_state("transaction", tx.id, "delivered", worker_id="w1", release=True, now=T0)
+    assert (done.state, done.claimed_by, done.claimed_until) == ("delivered", None, None)
+    assert store.get_transaction(tx.id).claimed_by is None
+    assert store.release("transaction", tx.id, "w1") is False  # nothing left to release
+    # another worker's lease is not ended (and the fence refuses the state change)
+    assert store.claim("transaction", ["delivered"], "w2", now=T0) == [tx.id]
+    with pytest.raises(LeaseLost):
+        store.set_state("transaction", tx.id, "acknowledged", worker_id="w1", release=True, now=T0)
+    assert store.get_transaction(tx.id).claimed_by == "w2"
