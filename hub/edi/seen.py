@@ -32,6 +32,9 @@ class SeenNumbers:
         self._width = len(value)
         n = int(value)
         starts, ends = self._starts, self._ends
+        if ends and n == ends[-1] + 1:  # the next number of the last run: the usual case
+            ends[-1] = n
+            return False
         i = bisect_right(starts, n) - 1  # the run starting at or before n
         if i >= 0 and n <= ends[i]:
             return True

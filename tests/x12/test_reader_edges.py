@@ -456,6 +456,19 @@ def test_irregular_line_breaks_and_indentation_between_segments():
     assert segments(doc) == segments(read_document(PLAIN))
 
 
+@pytest.mark.parametrize("chunk_size", [64, 1 << 20])
+def test_space_indentation_found_by_the_envelope_scan(chunk_size):
+    # the blank after a terminator is found by the same regex pass that finds the envelope segments; here only
+    # spaces (no tabs), and only from the fourth set on, so the pass has met envelope segments before the blank
+    text = build(sets=8).decode("ascii")
+    head, sep, tail = text.partition("ST*850*0004")
+    indented = head + sep + tail.replace("~\n", "~\n   ")
+    assert "\t" not in indented and "~ " not in head.replace("\n", "")
+    doc = read_document(indented.encode("ascii"), chunk_size=chunk_size)
+    assert doc.findings == []
+    assert segments(doc) == segments(read_document(text.encode("ascii")))
+
+
 @pytest.mark.parametrize("newline", [b"\n", b"\r\n"])
 @pytest.mark.parametrize("width", [80, 64, 33])
 def test_hard_wrapped_lines(newline, width):

@@ -58,10 +58,12 @@ _match_start = re.Match.start
 
 
 @lru_cache(maxsize=64)
-def _envelope_pattern(term: str, elem: str) -> re.Pattern[str]:
-    """A segment terminator followed by an envelope segment's tag and element separator."""
+def _envelope_pattern(term: str, elem: str, blanks: bool = False) -> re.Pattern[str]:
+    """A segment terminator followed by an envelope segment's tag and element separator (matching the
+    terminator only); with ``blanks``, also a terminator followed by a space or tab (matching both)."""
     tags = "|".join(sorted(ENVELOPE_TAGS, key=lambda t: (-len(t), t)))
-    return re.compile(f"{re.escape(term)}(?=(?:{tags}){re.escape(elem)})")
+    blank = "[ \t]|" if blanks else ""
+    return re.compile(f"{re.escape(term)}(?:{blank}(?=(?:{tags}){re.escape(elem)}))")
 
 
 @dataclass(slots=True)
@@ -131,6 +133,7 @@ class X12Reader(FindingCollector):
         self._term = "~"
         self._prefixes: tuple[str, ...] = ()
         self._envelope_re: re.Pattern[str] | None = None
+        self._scan_re: re.Pattern[str] | None = None
         self._isa_numbers = SeenNumbers()
         self._gs_numbers = SeenNumbers()
         self._st_numbers = SeenNumbers()
@@ -222,6 +225,7 @@ class X12Reader(FindingCollector):
                         self._elem = d.element
                         self._prefixes = tuple(tag + d.element for tag in ENVELOPE_TAGS)
                         self._envelope_re = _envelope_pattern(term, d.element)
+                        self._scan_re = _envelope_pattern(term, d.element, blanks=True)
                         used = set(d.service_characters())
                         clean = tuple(c for c in LINE_BREAKS if c not in used)
                         iea_needle = "IEA" + d.element
@@ -636,8 +640,20 @@ class X12Reader(FindingCollector):
         for ch in clean:
             if ch in text:
                 text = text.replace(ch, "")
-        if indent_re is not None and ("\t" in text or " " in text[:1] or (self._term + " ") in text):
-            text = indent_re.sub(r"\1", text)
+        starts: list[int] | None = None  # where the envelope segments' terminators are, when found here
+        if indent_re is not None:
+            if "\t" in text or " " in text[:1]:
+                text = indent_re.sub(r"\1", text)
+            else:
+                # one pass finds both the envelope segments and any indentation after a terminator
+                starts = []
+                for m in self._scan_re.finditer(text):
+                    at = m.start()
+                    if m.end() - at == 2:  # a blank after a terminator: indented segments
+                        text = indent_re.sub(r"\1", text)
+                        starts = None
+                        break
+                    starts.append(at)
         term = self._term
         parts = text.split(term)
         if parts and not parts[-1]:
@@ -654,15 +670,16 @@ class X12Reader(FindingCollector):
             if rest is not None or self._ic is None:
                 return (rest or "") + term.join(parts[i:]) + term
             return (yield from self._parts([self._cut_overlong(parts[i]), *parts[i + 1 :]]))
-        return (yield from self._parts(parts, text))
+        return (yield from self._parts(parts, text, starts))
 
-    def _envelope_indexes(self, parts: list[str], text: str) -> list[int]:
+    def _envelope_indexes(self, parts: list[str], text: str, starts: list[int] | None = None) -> list[int]:
         """The indexes in ``parts`` of the envelope segments (ISA IEA GS GE ST SE).
 
         With ``text`` (``parts`` is exactly ``text.split(terminator)``) a
-        regex finds each terminator followed by an envelope tag and the
-        terminators before it are counted, both in C; otherwise the first
-        letters of all parts are tested and the candidates checked.
+        regex finds each terminator followed by an envelope tag (``starts``:
+        where :meth:`_region` found them already) and the terminators before
+        it are counted, both in C; otherwise the first letters of all parts
+        are tested and the candidates checked.
         """
         prefixes = self._prefixes
         if not text:
@@ -675,16 +692,19 @@ class X12Reader(FindingCollector):
         out = [0] if text.startswith(prefixes) else []
         count = text.count
         index = last = 0
-        for start in map(_match_start, self._envelope_re.finditer(text)):
+        if starts is None:
+            starts = list(map(_match_start, self._envelope_re.finditer(text)))
+        for start in starts:
             index += count(term, last, start + 1)
             last = start + 1
             out.append(index)
         return out
 
-    def _parts(self, parts: list[str], text: str = ""):
+    def _parts(self, parts: list[str], text: str = "", starts: list[int] | None = None):
         """Process the segments ``parts`` (raw, terminators removed); returns what :meth:`_region` returns.
 
-        ``text``, when given, is what ``parts`` was split from (see :meth:`_envelope_indexes`).
+        ``text``, when given, is what ``parts`` was split from, ``starts`` where
+        its envelope segments are (see :meth:`_envelope_indexes`).
         """
         term = self._term
         # Find the envelope segments in C, then split the segments between
@@ -692,12 +712,15 @@ class X12Reader(FindingCollector):
         # per envelope segment and the memory a set uses is freed (and
         # reused, cache-hot) before the next one is built.
         elem = self._elem
-        envelope = self._envelope_indexes(parts, text)
+        envelope = self._envelope_indexes(parts, text, starts)
         tx = self._tx
         start = 0
         for i in envelope:
             if i > start:
-                tx = self._body(tx, parts[start:i], elem)
+                if tx is not None:  # the usual case, inline: a set's body between ST and SE
+                    tx.extend(map(str.split, parts[start:i], repeat(elem)))
+                else:
+                    self._body(tx, parts[start:i], elem)
             start = i + 1
             seg = parts[i].split(elem)
             tag = seg[0]
