@@ -20,6 +20,7 @@ from hub.edi.x12 import accel, read_document
 from hub.edi.x12.schema import checkers_for, schema_for
 from hub.edi.x12.validate import X12Validator
 from tests.conftest import corpus_path
+from tests.x12.test_fast_paths import SEGMENTS_850, SEGMENTS_856, _set
 
 pytestmark = pytest.mark.skipif(not accel.AVAILABLE and os.environ.get("EDIHUB_REQUIRE_ACCEL") != "1",
                                 reason="hub.edi.x12._accel is not compiled here")
@@ -197,3 +198,65 @@ def test_rules_are_built_once_not_per_validator():
     assert first.validate(tx) == [] and second.validate(tx) == []
     (m1,), (m2,) = first._machines.values(), second._machines.values()
     assert m1.rules is not None and m1.rules is m2.rules
+
+
+ORDER_850 = ["BEG", "CUR", "REF", "PER", "DTM", "TD5", "N1", "N3", "N4", "PO1", "PID", "PO4", "PO1", "CTT"]
+ORDER_856 = ["BSN", "DTM", "HL", "TD1", "TD5", "REF", "N1", "HL", "PRF", "HL", "MAN", "HL", "LIN", "SN1", "PID",
+             "HL", "LIN", "SN1", "CTT"]
+STRUCTURAL = {"SEGMENT_MISSING", "SEGMENT_UNEXPECTED", "SEGMENT_OUT_OF_ORDER", "SEGMENT_NOT_IN_SET",
+              "SEGMENT_UNRECOGNIZED", "SEGMENT_OVER_MAX_USE", "LOOP_OVER_MAX"}
+
+
+@settings(max_examples=int(os.environ.get("EDIHUB_ACCEL_EXAMPLES", "3000")) // 3, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["850", "856"]), st.data())
+def test_the_compiled_walk_agrees_with_the_python_walk(kind, data):
+    # exact both ways: walk_clean is True exactly when the walk of _run reports no structural finding
+    pool = sorted(SEGMENTS_850 if kind == "850" else SEGMENTS_856)
+    if data.draw(st.booleans(), label="in order"):
+        # the schema's order with random repeat counts: mostly clean, but for over-used segments, over-repeated
+        # loops and missing mandatory ones -- what random orders rarely reach past their first misplaced segment
+        order = ORDER_850 if kind == "850" else ORDER_856
+        tags = [t for t in order for _ in range(data.draw(st.integers(0, 3), label=t))]
+    else:
+        tags = data.draw(st.lists(st.sampled_from(pool), max_size=30), label="tags")
+    levels = data.draw(st.lists(st.sampled_from(["S", "O", "T", "P", "I"]), min_size=1, max_size=5))
+    (tx,) = read_document(_set(kind, tags, levels)).transactions
+    validator = X12Validator()
+    validator.validate(tx)
+    (m,) = validator._machines.values()
+    walk = accel.walk_clean(tx.segments, m.table, m.step, len(m.schema.loops))
+    structural = [f.code for f in validator._run(tx, m, tx.segments, None) if f.code in STRUCTURAL]
+    assert walk == (not structural), (tags, structural)
+
+
+def test_the_compiled_walk_on_the_corpus_agrees_with_the_python_walk():
+    checked = faulted = 0
+    for path, tx in _corpus_transactions():
+        if not (tx.complete and tx.segments[-1][0] == "SE"):
+            continue
+        validator = X12Validator()
+        validator.validate(tx)
+        (m,) = validator._machines.values()
+        walk = accel.walk_clean(tx.segments, m.table, m.step, len(m.schema.loops))
+        structural = [f.code for f in validator._run(tx, m, tx.segments, None) if f.code in STRUCTURAL]
+        assert walk == (not structural), (Path(path).name, structural)
+        checked += 1
+        faulted += bool(structural)
+    assert checked > 50 and faulted > 0
+
+
+@pytest.mark.parametrize("kind, tags, clean", [
+    ("850", ["BEG", "CUR", "PO1"], True),
+    ("850", ["BEG", "CUR", "CUR", "PO1"], False),  # CUR at most once
+    ("850", ["CUR", "PO1"], False),  # BEG missing
+    ("850", ["BEG", "PO1", "CTT", "PO1"], False),  # a line after the summary: out of order
+    ("856", ["BSN", "HL", "TD1", "HL", "LIN", "SN1", "CTT"], True),
+    ("856", ["BSN", "TD1", "HL", "LIN"], False),
+])
+def test_the_compiled_walk_on_chosen_sets(kind, tags, clean):
+    (tx,) = read_document(_set(kind, tags, ["S", "I"])).transactions
+    validator = X12Validator()
+    validator.validate(tx)
+    (m,) = validator._machines.values()
+    assert accel.walk_clean(tx.segments, m.table, m.step, len(m.schema.loops)) is clean

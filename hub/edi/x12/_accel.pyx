@@ -285,3 +285,80 @@ def hl_links_clean(list segments, str tag, dict levels, object top):
             return False
         ids[hid] = level
     return True
+
+
+# transition kinds of hub.edi.x12.schema
+cdef enum:
+    T_REPEAT = 0
+    T_MOVE = 1
+    T_COMPLEX = 2
+    T_ERROR = 3
+    T_ENTER = 4
+    T_ITERATE = 5
+
+
+def walk_clean(list segments, list table, object step, Py_ssize_t loops):
+    """The segment walk of hub.edi.x12.validate.X12Validator._run, verdict only, in C.
+
+    ``table`` and ``step`` are the validator machine's (``table[state][tag]``
+    is ``(next state, kind, arg, checkers, table[next state])``; ``step``
+    fills a missing entry).  True when the walk meets no structural problem:
+    no segment out of place (ERROR), no mandatory position skipped (a
+    COMPLEX step with ``missing``), no segment over its maximum use, no loop
+    over its repeat.  HL links are not checked here (hl_links_clean), nor the
+    end of a set without SE (the caller).
+    """
+    cdef list counts = [0] * (loops + 1)
+    cdef dict row = <dict> table[0]
+    cdef object state = 0
+    cdef long count = 0, n, limit
+    cdef int kind
+    cdef list seg
+    cdef tuple t
+    for item in segments:
+        seg = item
+        if len(seg) == 0:
+            return False
+        tag = seg[0]
+        found = row.get(tag)
+        if found is None:
+            found = step(state, tag)
+        t = <tuple> found
+        kind = t[1]
+        arg = t[2]
+        if kind == T_MOVE:
+            count = 1
+        elif kind == T_REPEAT:
+            count += 1
+            limit = arg
+            if limit and count > limit:
+                return False
+        elif kind == T_ENTER:
+            count = 1
+            counts[<Py_ssize_t> arg] = 1
+        elif kind == T_ITERATE:
+            count = 1
+            n = counts[<Py_ssize_t> arg.index] + 1
+            counts[<Py_ssize_t> arg.index] = n
+            limit = arg.repeat
+            if limit and n > limit:
+                return False
+        elif kind == T_COMPLEX:
+            count = 1
+            if arg.missing:
+                return False
+            loop = arg.loop
+            if loop is not None:
+                if arg.reset:
+                    counts[<Py_ssize_t> loop.index] = 1
+                else:
+                    n = counts[<Py_ssize_t> loop.index] + 1
+                    counts[<Py_ssize_t> loop.index] = n
+                    limit = loop.repeat
+                    if limit and n > limit:
+                        return False
+        else:
+            return False
+        state = t[0]
+        row = <dict> t[4]
+    return True

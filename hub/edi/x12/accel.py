@@ -23,15 +23,15 @@ from typing import Any
 
 from hub.edi.x12.schema import Checkers, CompositeDef, ElementDef, TransactionSchema
 
-__all__ = ["AVAILABLE", "first_unclean", "hl_links_clean", "rules_for"]
+__all__ = ["AVAILABLE", "first_unclean", "hl_links_clean", "rules_for", "walk_clean"]
 
 try:
     if os.environ.get("EDIHUB_NO_ACCEL", "") not in ("", "0"):
         raise ImportError("EDIHUB_NO_ACCEL is set")
-    from hub.edi.x12._accel import SegmentRule, first_unclean, hl_links_clean
+    from hub.edi.x12._accel import SegmentRule, first_unclean, hl_links_clean, walk_clean
 except ImportError:  # not compiled here: the pure-Python checkers do the work
     AVAILABLE = False
-    SegmentRule = first_unclean = hl_links_clean = None  # type: ignore[assignment,misc]
+    SegmentRule = first_unclean = hl_links_clean = walk_clean = None  # type: ignore[assignment,misc]
 else:
     AVAILABLE = True
 

@@ -451,9 +451,9 @@ class X12Validator:
             if len(self._machines) > 256:
                 self._machines.clear()
             self._machines[key] = m
-        tags = tuple(map(_first, segs))
         if m.rules is not None:
-            return self._validate_compiled(tx, m, segs, tags, d)
+            return self._validate_compiled(tx, m, segs, d)
+        tags = tuple(map(_first, segs))
         if m.use_shapes:
             fls = m.shapes.get(tags)
             if fls is not None:
@@ -490,25 +490,24 @@ class X12Validator:
                 pass
         return self._run(tx, m, segs, tags if m.use_shapes else None)
 
-    def _validate_compiled(self, tx: Transaction, m: _Machine, segs: list[Segment], tags: tuple[str, ...],
-                           d: Any) -> list[Finding]:
-        """:meth:`validate` with the element checks in C (:mod:`hub.edi.x12.accel`); same findings."""
+    def _validate_compiled(self, tx: Transaction, m: _Machine, segs: list[Segment], d: Any) -> list[Finding]:
+        """:meth:`validate` with the element checks and the segment walk in C (:mod:`hub.edi.x12.accel`); the
+        same findings.  Any doubt -- an element, the structure, an HL link -- and :meth:`_run` says what."""
+        tags = tuple(map(_first, segs)) if m.use_shapes else None
         try:
-            unclean = accel.first_unclean(segs, m.rules, d.component, d.repetition) >= 0
-        except TypeError:  # not a reader's segments (lists of str): the Python path decides
-            unclean = True
-        if not unclean:
-            if m.use_shapes and tags in m.shapes:
-                return []
-            if m.schema.structure_ok(tags):
+            clean = accel.first_unclean(segs, m.rules, d.component, d.repetition) < 0
+            if clean and not (tags is not None and tags in m.shapes):
+                # a set ended by its SE: the walk's SE step reports what is missing at the end
+                clean = (tx.complete and segs[-1][0] == "SE"
+                         and accel.walk_clean(segs, m.table, m.step, len(m.schema.loops)))
                 hierarchy = m.schema.hierarchy
-                if hierarchy is None:
-                    if m.use_shapes:
-                        m.remember(tags)
-                    return []
-                if accel.hl_links_clean(segs, hierarchy.segment, hierarchy.levels, hierarchy.top):
-                    return []
-        return self._run(tx, m, segs, tags if m.use_shapes else None)
+                if clean and hierarchy is not None:
+                    clean = accel.hl_links_clean(segs, hierarchy.segment, hierarchy.levels, hierarchy.top)
+                elif clean and tags is not None:
+                    m.remember(tags)
+        except TypeError:  # not a reader's segments (lists of str): the Python path decides
+            clean = False
+        return [] if clean else self._run(tx, m, segs, tags)
 
     def validate_ta1(
         self,
