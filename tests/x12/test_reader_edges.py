@@ -456,6 +456,14 @@ def test_irregular_line_breaks_and_indentation_between_segments():
     assert segments(doc) == segments(read_document(PLAIN))
 
 
+def test_an_empty_segment_does_not_hide_an_overlong_one_in_the_same_region():
+    # regression (this session's envelope scan): an empty segment ("~~") made the region skip its overlong check
+    text = build(sets=3).decode("ascii").replace("REF*DP*038~", "REF*DP*038~~", 1)
+    text = text.replace("CTT*1~", "PID*F****" + "X" * 300 + "~CTT*1~", 1)
+    doc = read_document(text.encode("ascii"), max_segment_length=200)
+    assert "SEGMENT_TOO_LONG" in codes(doc.findings)
+
+
 @pytest.mark.parametrize("chunk_size", [64, 1 << 20])
 def test_space_indentation_found_by_the_envelope_scan(chunk_size):
     # the blank after a terminator is found by the same regex pass that finds the envelope segments; here only

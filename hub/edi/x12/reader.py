@@ -658,9 +658,10 @@ class X12Reader(FindingCollector):
         parts = text.split(term)
         if parts and not parts[-1]:
             parts.pop()
+        lined_up = text  # what the parts were split from, while they still line up with it
         if "" in parts:
             parts = [p for p in parts if p]
-            text = ""  # the parts no longer line up with the text: _parts finds the envelope in them
+            lined_up = ""  # they no longer do: _parts finds the envelope in the parts themselves
         limit = self.max_segment_length
         if len(text) > limit and max(map(len, parts)) > limit:
             # an overlong segment: read what comes before it first, so that the
@@ -670,7 +671,7 @@ class X12Reader(FindingCollector):
             if rest is not None or self._ic is None:
                 return (rest or "") + term.join(parts[i:]) + term
             return (yield from self._parts([self._cut_overlong(parts[i]), *parts[i + 1 :]]))
-        return (yield from self._parts(parts, text, starts))
+        return (yield from self._parts(parts, lined_up, starts))
 
     def _envelope_indexes(self, parts: list[str], text: str, starts: list[int] | None = None) -> list[int]:
         """The indexes in ``parts`` of the envelope segments (ISA IEA GS GE ST SE).
