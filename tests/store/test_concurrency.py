@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,7 @@ def test_four_threads_claim_each_item_exactly_once(store):
         claimed = []
         while batch := store.claim("file", ["received"], f"thread-{n}", limit=1 + n % 3):
             claimed.extend(batch)
+            time.sleep(0.001)  # as a worker does some work per batch: the others get their turn at the lock
         return claimed
 
     with ThreadPoolExecutor(4) as pool:
