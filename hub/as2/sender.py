@@ -300,13 +300,7 @@ class As2Sender:
             pending = self.registry.get(built.message_id)
             if pending is not None:
                 self.registry.resolve(MdnOutcome(pending, mdn, check))
-        if check.ok:
-            status = "delivered"
-        elif not mdn.disposition.ok:
-            status = "rejected"
-        else:
-            status = "mdn-invalid"
-        return SendResult(status=status, mdn=mdn, disposition=mdn.disposition, problems=check.problems,
+        return SendResult(status=check.status, mdn=mdn, disposition=mdn.disposition, problems=check.problems,
                           mic_matched=check.mic_matched, **common)  # type: ignore[arg-type]
 
 

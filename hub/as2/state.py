@@ -93,6 +93,16 @@ class MdnCheck:
     ok: bool
     mic_matched: bool
     problems: tuple[str, ...]
+    refused: bool = False
+    """The partner's disposition itself reports an error (the message was not processed)."""
+
+    @property
+    def status(self) -> str:
+        """What the MDN says of the message: ``delivered`` (it proves receipt), ``rejected`` (the partner
+        refused the message) or ``mdn-invalid`` (a positive MDN that does not prove receipt of what we sent)."""
+        if self.ok:
+            return "delivered"
+        return "rejected" if self.refused else "mdn-invalid"
 
 
 def check_mdn(mdn: ReceivedMdn, *, message_id: str, mics: tuple[Mic, ...], require_signed: bool,
@@ -123,7 +133,7 @@ def check_mdn(mdn: ReceivedMdn, *, message_id: str, mics: tuple[Mic, ...], requi
         problems.append("the MDN carries no Received-Content-MIC")
     if not mdn.disposition.ok:
         problems.append(f"partner reports {mdn.disposition.status}")
-    return MdnCheck(not problems, mic_matched, tuple(problems))
+    return MdnCheck(not problems, mic_matched, tuple(problems), refused=not mdn.disposition.ok)
 
 
 # ============================================================================================ async MDNs

@@ -239,12 +239,7 @@ class StoreMdnRegistry:
         from hub.as2.state import discard_kept_message
 
         mdn = outcome.mdn
-        if outcome.check.ok:
-            state = "delivered"
-        elif mdn is not None and not mdn.disposition.ok:
-            state = "rejected"
-        else:
-            state = "mdn-invalid"
+        state = outcome.check.status
         fields = self._mdn_fields(mdn, None, outcome.check.mic_matched, outcome.check.problems,
                                   outcome.received_at)
         row = self.store.record_mdn(outcome.pending.message_id, state, fields, now=outcome.received_at)
