@@ -209,7 +209,7 @@ class Pipeline:
         self._mappings: dict[str, Any] = {}
         self.stop_requested = False  # set by a graceful shutdown: finish the item in hand, take no new one
         self._parsed: tuple[str, dict[tuple[int, str | None, str], Any]] | None = None
-        self._rows: dict[tuple[str, int], Any] = {}  # fixed columns of files and interchanges, see _file_row
+        self._rows: dict[tuple[str, int], Any] = {}  # fixed columns of files and interchanges, see _fixed_row
 
     # ------------------------------------------------------------------ set-up
 
@@ -567,10 +567,10 @@ class Pipeline:
         profile = self.profiles.get(row.partner_id or "")
         if profile is None:
             raise PipelineError(f"transaction {row.id}: no partner profile {row.partner_id!r}")
-        frow = self._file_row(row.file_id) if row.file_id else None
+        frow = self._fixed_row("file", row.file_id) if row.file_id else None
         if frow is None:
             raise PipelineError(f"transaction {row.id}: its file is not recorded")
-        position = self._interchange_position(row.interchange_id) if row.interchange_id else 0
+        position = self._fixed_row("interchange", row.interchange_id).position if row.interchange_id else 0
         tx = self._transactions_of(frow.sha256).get((position, row.control_number, row.type))
         if tx is None:
             raise PipelineError(f"transaction {row.id}: {row.type} {row.control_number!r} is no longer in "
@@ -582,22 +582,14 @@ class Pipeline:
                                 "with a mapping in its profile")
         return self.mapping(spec.mapping).to_canonical(tx)
 
-    def _file_row(self, file_id: int) -> Any:
-        """A file's row for its sha256 and name, which never change: the many sets of one file read it once."""
-        key = ("file", file_id)
+    def _fixed_row(self, entity: str, entity_id: int) -> Any:
+        """A file's or interchange's row for the columns that never change once recorded (a file's sha256 and
+        name, an interchange's position): the many sets of one file read them once, not once per set."""
+        key = (entity, entity_id)
         if key not in self._rows:
             if len(self._rows) > 256:
                 self._rows.clear()
-            self._rows[key] = self.store.get_file(file_id)
-        return self._rows[key]
-
-    def _interchange_position(self, interchange_id: int) -> int:
-        """An interchange's position in its file (fixed once recorded), read once per interchange."""
-        key = ("interchange", interchange_id)
-        if key not in self._rows:
-            if len(self._rows) > 256:
-                self._rows.clear()
-            self._rows[key] = self.store.get("interchange", interchange_id).position
+            self._rows[key] = self.store.get(entity, entity_id)
         return self._rows[key]
 
     def _transactions_of(self, sha256: str) -> dict[tuple[int, str | None, str], Any]:
