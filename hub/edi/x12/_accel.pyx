@@ -8,7 +8,7 @@ transaction set in C.  The verdict for each segment is exactly the one of the
 generated Python checker of :class:`hub.edi.x12.schema.Checkers` ("no finding
 at all"); anything a rule cannot decide itself (composites, repeated
 elements) is handed to a Python callable, as the generated checker does.
-tests/edi/test_x12_accel.py holds the two to the same verdicts.
+tests/x12/test_accel.py holds the two to the same verdicts.
 """
 
 from cpython.unicode cimport Py_UNICODE_ISPRINTABLE
@@ -41,7 +41,6 @@ cdef class SegmentRule:
     """The checks of one segment definition (see hub/edi/x12/accel.py for how it is built)."""
 
     cdef public bint always
-    cdef public bint never
     cdef int count
     cdef int last_mandatory
     cdef int kind[MAX_ELEMENTS]
@@ -54,11 +53,10 @@ cdef class SegmentRule:
     cdef unsigned long long note_all[MAX_ELEMENTS]
     cdef unsigned long long note_first[MAX_ELEMENTS]
 
-    def __init__(self, elements=None, notes=(), *, always=False, never=False):
+    def __init__(self, elements=None, notes=(), *, always=False):
         """``elements``: (kind, low, high, mandatory, extra) per position; ``notes``: (kind, positions)."""
         cdef int i = 0
         self.always = always
-        self.never = never
         self.extra = []
         self.count = 0
         self.last_mandatory = 0
@@ -97,7 +95,7 @@ cdef class SegmentRule:
         cdef int j, k
         if self.always:
             return True
-        if self.never or n > self.count or n < self.last_mandatory:
+        if n > self.count or n < self.last_mandatory:
             return False
         for i in range(n):
             value = seg[i + 1]

@@ -5,7 +5,7 @@ pure Python that is one generated function call per segment
 (:class:`hub.edi.x12.schema.Checkers`), and on a 20 MB file it costs more than
 reading the file.  ``_accel`` runs the same checks in C from small per-segment
 rule tables built here from the schema dictionary.  Its verdict per segment is
-the generated checker's ("no finding at all"); tests/edi/test_x12_accel.py
+the generated checker's ("no finding at all"); tests/x12/test_accel.py
 holds the two to the same answers, segment by segment, over the corpus and
 over random mutations.
 
